@@ -1,0 +1,2 @@
+from models.db import database, open_database, utcnow, isoformat  # noqa: F401
+from models.entities import ApiToken, CommitValidation, ControllerSetting, Job, Repository  # noqa: F401

@@ -1,0 +1,38 @@
+"""Blueprints: thin views that parse input, call a service and answer with a page, a partial or JSON."""
+from __future__ import annotations
+
+from flask import render_template, request
+from werkzeug.exceptions import HTTPException
+
+from auth import json_error, wants_json
+
+
+def register_views(app) -> None:
+    from views import api_jobs, api_repositories, auth_views, cli, health, jobs_pages, openapi, repositories_pages
+    for module in (auth_views, health, repositories_pages, jobs_pages, api_repositories, api_jobs, openapi):
+        app.register_blueprint(module.blueprint)
+    cli.register(app)
+
+    @app.after_request
+    def _headers(response):
+        response.vary.add("HX-Request")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if wants_json():
+            code = {400: "bad_request", 401: "unauthenticated", 404: "not_found", 405: "method_not_allowed",
+                    413: "too_large", 415: "unsupported_media_type"}.get(exc.code, "error")
+            return json_error(exc.code, code, exc.description or exc.name)
+        return render_template("error.html", status=exc.code, title=exc.name, message=exc.description), exc.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        app.logger.exception("unexpected error on %s %s", request.method, request.path)
+        message = "the controller hit an unexpected error; the details are in its log"
+        if wants_json():
+            return json_error(500, "internal_error", message)
+        return render_template("error.html", status=500, title="Internal error", message=message), 500

@@ -1,0 +1,63 @@
+"""The Flask app factory: gunicorn runs "app:create_app()"."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+from htmx_flask import Htmx
+
+from auth import check_request, csrf_token
+from auth.passwords import ensure_admin_password
+from jobs import JobRunner
+from models import database, open_database
+from models.migrations import migrate
+from settings import load_settings, read_or_create_secret
+
+
+def create_app(config: dict | None = None) -> Flask:
+    settings = load_settings(config)
+    settings.project_path.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.project_path, 0o700)
+    for folder in (settings.repos_path, settings.checkouts_path):
+        folder.mkdir(exist_ok=True)
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=read_or_create_secret(settings.project_path / "secret_key"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        THYMIS=settings,
+    )
+    Htmx(app)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    open_database(settings.database_path)
+    with database.connection_context():
+        migrate()
+        ensure_admin_password(settings, announce=(config or {}).get("announce_password"))
+
+    @app.before_request
+    def _open_db():
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close_db(exc):
+        if not database.is_closed():
+            database.close()
+
+    app.before_request(check_request)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+
+    from views import register_views
+    register_views(app)
+
+    import pipeline.fetch_job  # noqa: F401 - registers the fetch job handler
+
+    runner = JobRunner(settings, threads=settings.job_threads)
+    app.extensions["jobs"] = runner
+    if settings.start_job_worker:
+        runner.start()
+    return app

@@ -1,0 +1,68 @@
+"""Authentication on every request but the public ones, and CSRF protection for cookie sessions."""
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, g, jsonify, redirect, request, session, url_for
+
+from auth.tokens import token_owner
+
+PUBLIC_ENDPOINTS = {"auth.login", "health.healthz", "static"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(status: int, code: str, message: str, field: str | None = None):
+    body = {"error": {"code": code, "message": message}}
+    if field:
+        body["error"]["field"] = field
+    return jsonify(body), status
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def check_request():
+    """before_request hook: authenticate, then check CSRF for cookie-authenticated changes."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        if request.method not in SAFE_METHODS and request.endpoint == "auth.login":
+            _check_csrf()
+        return None
+    token = _bearer_token()
+    if token is not None:
+        owner = token_owner(token)
+        if owner is None:
+            return json_error(401, "unauthenticated", "the bearer token is not valid")
+        g.auth = f"token:{owner.name}"
+        return None
+    if session.get("user") == "admin":
+        g.auth = "session"
+        if request.method not in SAFE_METHODS:
+            _check_csrf()
+        return None
+    if wants_json():
+        return json_error(401, "unauthenticated", "log in or send 'Authorization: Bearer <token>'")
+    if request.headers.get("HX-Request"):
+        # htmx would swap the login page into a fragment: ask it to load the page instead.
+        return "", 401, {"HX-Redirect": url_for("auth.login")}
+    return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+
+
+def _check_csrf() -> None:
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
+    expected = session.get("csrf")
+    if not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
+        abort(400, description="the form has expired or did not come from this controller (CSRF check failed); "
+                               "reload the page and try again")

@@ -1,0 +1,40 @@
+"""API tokens for curl users: shown once on creation, stored as SHA-256 hashes."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from models import ApiToken, utcnow
+
+TOKEN_PREFIX = "thy_"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class TokenError(ValueError):
+    pass
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(name: str) -> str:
+    if not NAME_PATTERN.match(name or ""):
+        raise TokenError("a token name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    if ApiToken.get_or_none(ApiToken.name == name):
+        raise TokenError(f"a token named {name!r} already exists")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    ApiToken.create(name=name, token_hash=_digest(token))
+    return token
+
+
+def revoke_token(name: str) -> bool:
+    return ApiToken.delete().where(ApiToken.name == name).execute() > 0
+
+
+def token_owner(token: str) -> ApiToken | None:
+    row = ApiToken.get_or_none(ApiToken.token_hash == _digest(token))
+    if row is not None:
+        ApiToken.update(last_used_at=utcnow()).where(ApiToken.id == row.id).execute()
+    return row

@@ -1,0 +1,41 @@
+"""The database handle: SQLite in WAL mode with a busy timeout, bound to a file when the app starts."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from peewee import DatabaseProxy, Model, SqliteDatabase, TextField
+
+database = DatabaseProxy()
+
+
+def open_database(path) -> SqliteDatabase:
+    db = SqliteDatabase(
+        str(path),
+        pragmas={"journal_mode": "wal", "busy_timeout": 10000, "foreign_keys": 1, "synchronous": "normal"},
+        check_same_thread=False,
+    )
+    database.initialize(db)
+    return db
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def isoformat(value: dt.datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value else None
+
+
+class JSONField(TextField):
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, sort_keys=True)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False

@@ -1,0 +1,77 @@
+"""The controller's tables."""
+from __future__ import annotations
+
+from peewee import (AutoField, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField,
+                    TextField)
+
+from models.db import BaseModel, JSONField, utcnow
+
+
+class ControllerSetting(BaseModel):
+    key = CharField(primary_key=True)
+    value = TextField()
+
+
+class ApiToken(BaseModel):
+    id = AutoField()
+    name = CharField(unique=True)
+    token_hash = CharField(unique=True)
+    created_at = DateTimeField(default=utcnow)
+    last_used_at = DateTimeField(null=True)
+
+
+class Repository(BaseModel):
+    id = AutoField()
+    name = CharField(unique=True)            # the flake input name
+    display_name = CharField()
+    url = TextField()                        # never with credentials
+    ref = CharField(null=True)               # None: the remote's HEAD branch
+    status = CharField(default="pending")
+    fetched_commit = CharField(null=True)
+    active_commit = CharField(null=True)
+    last_checked_at = DateTimeField(null=True)
+    last_error = TextField(null=True)
+    steps = JSONField(default=list)          # the latest attempt: [{step, state, detail}], fetch first
+    created_at = DateTimeField(default=utcnow)
+
+
+class Job(BaseModel):
+    id = AutoField()
+    kind = CharField()
+    repository = ForeignKeyField(Repository, null=True, on_delete="SET NULL", backref="jobs")
+    subject = CharField(null=True)           # what the job is about, kept when the repository is gone
+    payload = JSONField(null=True)
+    state = CharField(default="queued")      # queued, running, succeeded, failed
+    phase = CharField(default="queued")
+    done = IntegerField(default=0)
+    total = IntegerField(default=0)
+    log = TextField(default="")
+    error = TextField(null=True)
+    worker = CharField(null=True)            # "<host>:<pid>" of the process running it
+    created_at = DateTimeField(default=utcnow)
+    started_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+    heartbeat_at = DateTimeField(null=True)
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("queued", "running")
+
+
+class CommitValidation(BaseModel):
+    """Validation results cached by (repository, commit): an unchanged commit is never validated twice."""
+    id = AutoField()
+    repository = ForeignKeyField(Repository, on_delete="CASCADE", backref="validations")
+    commit = CharField()
+    ok = BooleanField()
+    steps = JSONField()                      # [{step, state, detail}]
+    modules = JSONField()                    # module descriptions from the sandbox
+    packages = JSONField()                   # top-level Python package names
+    flake = JSONField(null=True)             # {description, inputs, has_thymis_input}
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("repository", "commit"), True),)
+
+
+ALL_MODELS = [ControllerSetting, ApiToken, Repository, Job, CommitValidation]

@@ -1,0 +1,32 @@
+"""Schema migrations: numbered steps applied in order, recorded in schema_version. Never drop the database."""
+from __future__ import annotations
+
+from models.db import database
+from models import entities as e
+
+
+def _initial(db):
+    db.create_tables(e.ALL_MODELS)
+    # At most one unfinished job per repository, enforced by the database itself.
+    db.execute_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS job_one_active_per_repository ON job (repository_id) "
+        "WHERE state IN ('queued', 'running') AND repository_id IS NOT NULL"
+    )
+
+
+MIGRATIONS = [_initial]
+
+
+def migrate() -> int:
+    db = database.obj
+    with db.atomic("IMMEDIATE"):
+        db.execute_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = db.execute_sql("SELECT version FROM schema_version").fetchone()
+        version = row[0] if row else 0
+        if not row:
+            db.execute_sql("INSERT INTO schema_version (version) VALUES (0)")
+        for number, step in enumerate(MIGRATIONS, start=1):
+            if number > version:
+                step(db)
+                db.execute_sql("UPDATE schema_version SET version = ?", (number,))
+        return len(MIGRATIONS)

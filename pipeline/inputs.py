@@ -1,0 +1,130 @@
+"""One validation object for a repository's form, JSON body and CLI arguments: same rules, same messages."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+from pipeline.urls import RemoteSpec, UrlError, parse_remote_url, validate_ref
+
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
+NIX_KEYWORDS = {"if", "then", "else", "let", "in", "with", "rec", "inherit", "assert", "or"}
+RESERVED_NAMES = {"self", "nixpkgs"}
+MAX_DISPLAY_NAME = 100
+
+
+@dataclass
+class FieldError:
+    field: str
+    message: str
+    code: str = "invalid"
+
+
+class InputError(Exception):
+    """Invalid input: every problem found, each naming its field. status 422, or 409 for a conflict."""
+
+    def __init__(self, errors: list[FieldError], status: int = 422):
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = errors
+        self.status = status
+
+    @property
+    def first(self) -> FieldError:
+        return self.errors[0]
+
+    def for_field(self, field: str) -> str | None:
+        return next((e.message for e in self.errors if e.field == field), None)
+
+
+def derive_name(display_name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", display_name.lower()).strip("-")
+    if not slug or not slug[0].isalpha():
+        slug = "repo-" + slug if slug else "repo"
+    return slug[:63].rstrip("-")
+
+
+def check_name(name: str) -> str | None:
+    if not NAME_PATTERN.match(name):
+        return ("the input name must start with a letter or '_' and contain only letters, digits, '_' or '-' "
+                "(at most 63 characters), because it becomes the flake input name inputs.<name>")
+    if name in NIX_KEYWORDS or name in RESERVED_NAMES:
+        return f"'{name}' is reserved in the generated flake; choose another input name"
+    return None
+
+
+def _text(data: Mapping, key: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError([FieldError(key, f"{key} must be a string")])
+    return value.strip()
+
+
+@dataclass
+class RepositoryInput:
+    display_name: str | None = None
+    name: str | None = None
+    ref: str | None = None
+    spec: RemoteSpec | None = None
+    ref_given: bool = False
+
+    @classmethod
+    def parse(cls, data: Mapping, *, allow_local: bool, partial: bool = False) -> "RepositoryInput":
+        """partial=True is an edit: only the fields present are checked and changed."""
+        errors: list[FieldError] = []
+        result = cls()
+        known = {"display_name", "url", "name", "ref", "csrf_token"}
+        for key in data:
+            if key not in known:
+                errors.append(FieldError(key, f"unknown field '{key}'"))
+
+        display_name = _text(data, "display_name")
+        if display_name is None or display_name == "":
+            if not partial or display_name == "":
+                errors.append(FieldError("display_name", "a display name is required", "required"))
+        elif len(display_name) > MAX_DISPLAY_NAME:
+            errors.append(FieldError("display_name", f"the display name is longer than {MAX_DISPLAY_NAME} characters"))
+        elif any(ord(c) < 32 for c in display_name):
+            errors.append(FieldError("display_name", "the display name contains control characters"))
+        else:
+            result.display_name = display_name
+
+        url = _text(data, "url")
+        if url is None or url == "":
+            if not partial or url == "":
+                errors.append(FieldError("url", "a repository URL is required", "required"))
+        else:
+            try:
+                result.spec = parse_remote_url(url, allow_local=allow_local)
+            except UrlError as exc:
+                errors.append(FieldError("url", str(exc)))
+
+        name = _text(data, "name")
+        if name:
+            problem = check_name(name)
+            if problem:
+                errors.append(FieldError("name", problem))
+            else:
+                result.name = name
+
+        if "ref" in data:
+            result.ref_given = True
+            ref = _text(data, "ref")
+            if ref:
+                try:
+                    result.ref = validate_ref(ref)
+                except ValueError as exc:
+                    errors.append(FieldError("ref", str(exc)))
+
+        if errors:
+            raise InputError(errors)
+        return result
+
+    def effective_ref(self) -> str | None:
+        """An explicit ref wins; else one named in the URL (github:o/r/ref, ?rev=, ?ref=)."""
+        if self.ref:
+            return self.ref
+        if self.spec is not None:
+            return self.spec.rev or self.spec.ref
+        return None

@@ -1,0 +1,125 @@
+"""Adding, changing, refreshing and removing external repositories (the stage before fetch and validation)."""
+from __future__ import annotations
+
+import shutil
+
+from peewee import IntegrityError
+
+from jobs import JobConflict, active_job_for, enqueue
+from models import CommitValidation, Repository, database, isoformat
+from pipeline.inputs import FieldError, InputError, RepositoryInput, derive_name
+
+FETCH_JOB = "fetch"
+
+
+class NotFound(Exception):
+    pass
+
+
+def get_repository(name: str) -> Repository:
+    repo = Repository.get_or_none(Repository.name == name)
+    if repo is None:
+        raise NotFound(f"no repository named '{name}'")
+    return repo
+
+
+def _unique_name(base: str) -> str:
+    name, number = base, 2
+    while Repository.select().where(Repository.name == name).exists():
+        name = f"{base[:58]}-{number}"
+        number += 1
+    return name
+
+
+def create_repository(data, settings):
+    """Returns (repository, job). Raises InputError (422/409) and stores nothing on bad input."""
+    values = RepositoryInput.parse(data, allow_local=settings.allow_local_repositories)
+    try:
+        with database.atomic():
+            if values.name:
+                if Repository.select().where(Repository.name == values.name).exists():
+                    raise InputError([FieldError("name", f"a repository with the input name '{values.name}' "
+                                                         "already exists", "conflict")], status=409)
+                name = values.name
+            else:
+                name = _unique_name(derive_name(values.display_name))
+            repo = Repository.create(name=name, display_name=values.display_name, url=values.spec.url,
+                                     ref=values.effective_ref(), status="pending", steps=[])
+            job = enqueue(FETCH_JOB, repository=repo)
+    except IntegrityError:
+        raise InputError([FieldError("name", "a repository with that input name already exists", "conflict")],
+                         status=409) from None
+    return repo, job
+
+
+def update_repository(repo: Repository, data, settings):
+    """Edit display name, URL or ref (the input name is fixed). Returns (repository, job or None)."""
+    if "name" in data and (data.get("name") or "") not in ("", repo.name):
+        raise InputError([FieldError("name", "the input name cannot be changed; add the repository again "
+                                             "under the new name instead")])
+    values = RepositoryInput.parse({k: v for k, v in data.items() if k != "name"},
+                                   allow_local=settings.allow_local_repositories, partial=True)
+    refetch = False
+    with database.atomic():
+        if values.display_name is not None:
+            repo.display_name = values.display_name
+        if values.spec is not None and values.spec.url != repo.url:
+            repo.url = values.spec.url
+            refetch = True
+        if values.ref_given or values.spec is not None:
+            ref = values.effective_ref()
+            if ref != repo.ref:
+                repo.ref = ref
+                refetch = True
+        repo.save()
+    job = refresh_repository(repo) if refetch else None
+    return repo, job
+
+
+def refresh_repository(repo: Repository):
+    """Queue a fetch; raises JobConflict when one is already queued or running for this repository."""
+    job = enqueue(FETCH_JOB, repository=repo)
+    Repository.update(status="pending").where(Repository.id == repo.id, Repository.status != "fetching").execute()
+    return job
+
+
+def delete_repository(repo: Repository, settings) -> None:
+    """Delete the row and everything fetched for it. A running fetch notices and cleans up after itself."""
+    with database.atomic():
+        repo.delete_instance()
+    remove_repository_files(repo.name, settings)
+
+
+def remove_repository_files(name: str, settings) -> None:
+    for path in (settings.mirror_path(name), settings.checkout_root(name)):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def active_validation(repo: Repository) -> CommitValidation | None:
+    if not repo.active_commit:
+        return None
+    return CommitValidation.get_or_none(CommitValidation.repository == repo,
+                                        CommitValidation.commit == repo.active_commit)
+
+
+def repository_json(repo: Repository) -> dict:
+    validation = active_validation(repo)
+    job = active_job_for(repo)
+    return {
+        "name": repo.name,
+        "display_name": repo.display_name,
+        "url": repo.url,
+        "ref": repo.ref,
+        "status": repo.status,
+        "active_commit": repo.active_commit,
+        "fetched_commit": repo.fetched_commit,
+        "steps": repo.steps or [],
+        "modules": [{"type": m["type"], "display_name": m["display_name"]} for m in (validation.modules if validation else [])],
+        "last_checked_at": isoformat(repo.last_checked_at),
+        "last_error": repo.last_error,
+        "job_id": job.id if job else None,
+    }
+
+
+__all__ = ["NotFound", "JobConflict", "InputError", "get_repository", "create_repository", "update_repository",
+           "refresh_repository", "delete_repository", "repository_json"]

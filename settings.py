@@ -1,0 +1,91 @@
+"""Controller settings, read from THYMIS_* environment variables with defaults that run on a laptop."""
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Settings:
+    project_path: Path
+    base_url: str = "http://127.0.0.1:8000"
+    password_file: Path | None = None
+    allow_local_repositories: bool = False
+    ssh_key: Path | None = None
+    system_profile: Path = Path("/nix/var/nix/profiles/system")
+    job_threads: int = 2
+    start_job_worker: bool = True
+    fetch_connect_timeout: float = 15.0
+    fetch_transfer_timeout: float = 300.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def database_path(self) -> Path:
+        return self.project_path / "controller.sqlite3"
+
+    @property
+    def repos_path(self) -> Path:
+        return self.project_path / "repos"
+
+    @property
+    def checkouts_path(self) -> Path:
+        return self.project_path / "checkouts"
+
+    def mirror_path(self, name: str) -> Path:
+        return self.repos_path / f"{name}.git"
+
+    def checkout_root(self, name: str) -> Path:
+        return self.checkouts_path / name
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in TRUE_WORDS
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
+
+
+def _is_cli_command() -> bool:
+    """`flask --app app repos ...` runs its own job in the foreground; only servers start the worker."""
+    return os.environ.get("FLASK_RUN_FROM_CLI") == "true" and "run" not in sys.argv[1:]
+
+
+def load_settings(overrides: dict | None = None) -> Settings:
+    overrides = dict(overrides or {})
+    values = {
+        "project_path": Path(os.environ.get("THYMIS_PROJECT_PATH", "data")).absolute(),
+        "base_url": os.environ.get("THYMIS_BASE_URL", "http://127.0.0.1:8000"),
+        "password_file": _env_path("THYMIS_AUTH_BASIC_PASSWORD_FILE"),
+        "allow_local_repositories": _env_bool("THYMIS_ALLOW_LOCAL_REPOSITORIES", False),
+        "ssh_key": _env_path("THYMIS_SSH_KEY"),
+        "system_profile": Path(os.environ.get("THYMIS_SYSTEM_PROFILE", "/nix/var/nix/profiles/system")),
+        "job_threads": int(os.environ.get("THYMIS_JOB_THREADS", "2")),
+        "start_job_worker": not _is_cli_command(),
+    }
+    values.update(overrides)
+    values["project_path"] = Path(values["project_path"]).absolute()
+    return Settings(**values)
+
+
+def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
+    """A secret kept in a 0600 file in the data folder, created on first use."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    value = secrets.token_urlsafe(nbytes)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker won the race
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    return value

@@ -1,0 +1,93 @@
+"""Authentication on every page and endpoint but /login and /healthz; CSRF on forms; tokens for the API."""
+from tests.conftest import csrf_from, login
+
+
+def test_healthz_is_public(app):
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_pages_redirect_to_login_and_api_answers_401(app):
+    anonymous = app.test_client()
+    page = anonymous.get("/repositories")
+    assert page.status_code == 302 and "/login" in page.headers["Location"]
+    api = anonymous.get("/api/repositories")
+    assert api.status_code == 401
+    assert api.get_json()["error"]["code"] == "unauthenticated"
+    assert anonymous.post("/api/repositories", json={}).status_code == 401
+    assert anonymous.get("/api/jobs/1").status_code == 401
+
+
+def test_htmx_request_without_session_is_sent_to_login(app):
+    response = app.test_client().get("/repositories/x/row", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login"
+
+
+def test_admin_password_is_printed_once_and_survives_restart(app_factory, announced):
+    first = app_factory()
+    assert len(announced) == 1 and len(announced[0]) >= 12
+    app_factory()  # a restart on the same data folder
+    assert len(announced) == 1
+    assert login(first.test_client(), announced[0]).status_code == 302
+
+
+def test_wrong_password_is_refused(app, admin_password):
+    response = login(app.test_client(), admin_password + "x")
+    assert response.status_code == 401
+    assert "wrong password" in response.get_data(as_text=True)
+
+
+def test_password_file_replaces_generated_password(app_factory, tmp_path, announced):
+    secret = tmp_path / "admin-password"
+    secret.write_text("correct horse battery\n")
+    app = app_factory(password_file=secret)
+    assert announced == []
+    assert login(app.test_client(), "correct horse battery").status_code == 302
+    assert login(app.test_client(), "wrong").status_code == 401
+
+
+def test_login_redirect_stays_on_this_site(app, admin_password):
+    client = app.test_client()
+    page = client.get("/login?next=//evil.example/").get_data(as_text=True)
+    response = client.post("/login", data={"password": admin_password, "csrf_token": csrf_from(page),
+                                           "next": "//evil.example/"})
+    assert response.headers["Location"] == "/repositories"
+
+
+def test_forms_without_csrf_token_are_refused(client):
+    response = client.post("/repositories", data={"display_name": "x", "url": "https://example.org/x.git"})
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
+    assert "x.git" not in client.get("/repositories").get_data(as_text=True)
+
+
+def test_login_form_needs_csrf_token(app, admin_password):
+    response = app.test_client().post("/login", data={"password": admin_password})
+    assert response.status_code == 400
+
+
+def test_bearer_token_opens_the_api_and_a_wrong_one_does_not(app, api):
+    assert api.get("/api/repositories").status_code == 200
+    wrong = app.test_client().get("/api/repositories", headers={"Authorization": "Bearer thy_nope"})
+    assert wrong.status_code == 401
+    assert wrong.get_json()["error"]["message"] == "the bearer token is not valid"
+
+
+def test_logout_ends_the_session(client):
+    assert client.post("/logout", data={"csrf_token": client.csrf}).status_code == 302
+    assert client.get("/repositories").status_code == 302
+
+
+def test_tokens_are_stored_hashed(app, token):
+    from models import ApiToken, database
+    with database.connection_context():
+        stored = [row.token_hash for row in ApiToken.select()]
+    assert token not in stored and len(stored) == 1
+
+
+def test_secret_files_are_private(app, tmp_path):
+    data = tmp_path / "data"
+    assert (data / "secret_key").stat().st_mode & 0o077 == 0
+    assert data.stat().st_mode & 0o077 == 0

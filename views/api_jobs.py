@@ -1,0 +1,15 @@
+from flask import Blueprint, jsonify
+
+from auth import json_error
+from jobs.serialize import job_json
+from models import Job
+
+blueprint = Blueprint("api_jobs", __name__, url_prefix="/api")
+
+
+@blueprint.get("/jobs/<int:job_id>")
+def get_job(job_id: int):
+    job = Job.get_or_none(Job.id == job_id)
+    if job is None:
+        return json_error(404, "not_found", f"no job with id {job_id}")
+    return jsonify(job_json(job))

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+
+from auth.passwords import check_admin_password
+from views.rendering import settings
+
+blueprint = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: never redirect to another host after login.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("repositories.index")
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        return render_template("login.html", next=request.args.get("next"))
+    if check_admin_password(settings(), request.form.get("password", "")):
+        session.clear()
+        session["user"] = "admin"
+        session.permanent = True
+        return redirect(_safe_next(request.form.get("next")))
+    return render_template("login.html", error="wrong password", next=request.form.get("next")), 401
+
+
+@blueprint.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@blueprint.get("/")
+def home():
+    return redirect(url_for("repositories.index"))

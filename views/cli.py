@@ -1,0 +1,153 @@
+"""Operator commands: flask --app app repos add|list|refresh|remove, tokens create|list|revoke, admin set-password."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from auth.passwords import set_admin_password
+from auth.tokens import TokenError, create_token, revoke_token
+from jobs import claim, run_job
+from models import ApiToken, Job, Repository
+from pipeline import repositories as service
+from pipeline.inputs import InputError
+
+repos = AppGroup("repos", help="Manage external repositories.")
+tokens = AppGroup("tokens", help="Manage API tokens for the JSON API.")
+admin = AppGroup("admin", help="Controller administration.")
+
+
+def _settings():
+    return current_app.config["THYMIS"]
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _wait_for(job: Job) -> Job:
+    """Run the job here if no server has taken it yet, else follow it until it ends."""
+    claimed = claim(job.id)
+    if claimed is not None:
+        run_job(claimed, _settings())
+    else:
+        while Job.get_by_id(job.id).active:
+            time.sleep(0.5)
+    return Job.get_by_id(job.id)
+
+
+def _report(repo_name: str, job: Job, wait: bool) -> None:
+    if not wait:
+        click.echo(f"job {job.id} queued; follow it with GET /api/jobs/{job.id}")
+        return
+    job = _wait_for(job)
+    repo = Repository.get_or_none(Repository.name == repo_name)
+    click.echo(job.log.rstrip())
+    if repo is not None:
+        click.echo(f"{repo.name}: {repo.status} {repo.fetched_commit or ''}".rstrip())
+    if job.state != "succeeded":
+        _fail(job.error or "the job failed")
+
+
+def _input_failure(exc: InputError) -> None:
+    _fail("; ".join(f"{e.field}: {e.message}" for e in exc.errors))
+
+
+@repos.command("add")
+@click.argument("url")
+@click.option("--display-name", "-d", required=True, help="The name shown in the UI.")
+@click.option("--name", help="The flake input name (derived from the display name when omitted).")
+@click.option("--ref", help="Branch, tag or full commit (default: the remote's HEAD branch).")
+@click.option("--wait/--no-wait", default=True, help="Fetch now and report the result (default) or only queue it.")
+def repos_add(url, display_name, name, ref, wait):
+    data = {"url": url, "display_name": display_name}
+    if name:
+        data["name"] = name
+    if ref:
+        data["ref"] = ref
+    try:
+        repo, job = service.create_repository(data, _settings())
+    except InputError as exc:
+        _input_failure(exc)
+    click.echo(f"added {repo.name} ({repo.display_name})")
+    _report(repo.name, job, wait)
+
+
+@repos.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON the API returns.")
+def repos_list(as_json):
+    rows = [service.repository_json(r) for r in Repository.select().order_by(Repository.name)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        commit = (row["active_commit"] or row["fetched_commit"] or "-")[:7]
+        click.echo(f"{row['name']}\t{row['status']}\t{commit}\t{row['ref'] or '(default branch)'}\t{row['url']}")
+
+
+@repos.command("refresh")
+@click.argument("name")
+@click.option("--wait/--no-wait", default=True)
+def repos_refresh(name, wait):
+    try:
+        job = service.refresh_repository(service.get_repository(name))
+    except (service.NotFound, service.JobConflict) as exc:
+        _fail(str(exc))
+    _report(name, job, wait)
+
+
+@repos.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def repos_remove(name, yes):
+    try:
+        repo = service.get_repository(name)
+    except service.NotFound as exc:
+        _fail(str(exc))
+    if not yes:
+        click.confirm(f"Remove {repo.display_name} ({repo.name}) and its fetched data?", abort=True)
+    service.delete_repository(repo, _settings())
+    click.echo(f"removed {name}")
+
+
+@tokens.command("create")
+@click.argument("name")
+def tokens_create(name):
+    try:
+        token = create_token(name)
+    except TokenError as exc:
+        _fail(str(exc))
+    click.echo(token)
+
+
+@tokens.command("list")
+def tokens_list():
+    for row in ApiToken.select().order_by(ApiToken.name):
+        click.echo(f"{row.name}\tcreated {row.created_at}\tlast used {row.last_used_at or 'never'}")
+
+
+@tokens.command("revoke")
+@click.argument("name")
+def tokens_revoke(name):
+    if not revoke_token(name):
+        _fail(f"no token named {name!r}")
+    click.echo(f"revoked {name}")
+
+
+@admin.command("set-password")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def admin_set_password(password):
+    if len(password) < 8:
+        _fail("the password must have at least 8 characters")
+    set_admin_password(password)
+    click.echo("admin password changed")
+
+
+def register(app) -> None:
+    for group in (repos, tokens, admin):
+        app.cli.add_command(group)

@@ -1,0 +1,101 @@
+"""External Repositories pages: list, add, edit, refresh, remove. Work with and without JavaScript."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from jobs import active_job_for
+from models import Repository
+from pipeline import repositories as service
+from pipeline.inputs import InputError
+from views.rendering import page_or_partial, settings
+
+blueprint = Blueprint("repositories", __name__, url_prefix="/repositories")
+FORM_FIELDS = ("display_name", "url", "name", "ref")
+
+
+def _rows():
+    return [(repo, active_job_for(repo)) for repo in Repository.select().order_by(Repository.display_name)]
+
+
+def _form_data() -> dict:
+    return {key: request.form.get(key, "") for key in FORM_FIELDS if key in request.form}
+
+
+def _section(form=None, error: InputError | None = None, status: int = 200, message: str | None = None):
+    return page_or_partial("repositories.html", "_repositories_section.html", status,
+                           rows=_rows(), form=form or {}, error=error, message=message,
+                           allow_local=settings().allow_local_repositories)
+
+
+@blueprint.get("")
+def index():
+    return _section()
+
+
+@blueprint.post("")
+def add():
+    form = _form_data()
+    try:
+        repo, _job = service.create_repository(form, settings())
+    except InputError as exc:
+        return _section(form=form, error=exc, status=exc.status)
+    message = f"Added {repo.display_name}; fetching it now."
+    if request.headers.get("HX-Request"):
+        return _section(message=message)
+    flash(message)
+    return redirect(url_for("repositories.index"))
+
+
+@blueprint.get("/<name>/row")
+def row(name: str):
+    repo = service.get_repository(name)
+    job = active_job_for(repo)
+    # 286 tells htmx to stop polling once nothing is running any more.
+    status = 286 if request.args.get("poll") and job is None else 200
+    return render_template("_repository_row.html", repo=repo, job=job), status
+
+
+@blueprint.route("/<name>/edit", methods=["GET", "POST"])
+def edit(name: str):
+    repo = service.get_repository(name)
+    if request.method == "GET":
+        return render_template("repository_edit.html", repo=repo, form={"display_name": repo.display_name,
+                               "url": repo.url, "ref": repo.ref or ""}, error=None)
+    form = _form_data()
+    form.pop("name", None)
+    try:
+        service.update_repository(repo, form, settings())
+    except InputError as exc:
+        return render_template("repository_edit.html", repo=repo, form=form, error=exc), exc.status
+    flash(f"Saved {repo.display_name}.")
+    return redirect(url_for("repositories.index"))
+
+
+@blueprint.post("/<name>/refresh")
+def refresh(name: str):
+    repo = service.get_repository(name)
+    try:
+        service.refresh_repository(repo)
+    except service.JobConflict as exc:
+        flash(f"{repo.display_name} is already being fetched (job {exc.job.id}).")
+    if request.headers.get("HX-Request"):
+        repo = service.get_repository(name)
+        return render_template("_repository_row.html", repo=repo, job=active_job_for(repo))
+    return redirect(url_for("repositories.index"))
+
+
+@blueprint.route("/<name>/delete", methods=["GET", "POST"])
+def delete(name: str):
+    repo = service.get_repository(name)
+    if request.method == "GET":
+        return render_template("repository_delete.html", repo=repo)
+    service.delete_repository(repo, settings())
+    if request.headers.get("HX-Request"):
+        return ""
+    flash(f"Removed {repo.display_name} and its fetched data.")
+    return redirect(url_for("repositories.index"))
+
+
+@blueprint.errorhandler(service.NotFound)
+def _not_found(exc):
+    return render_template("error.html", status=404, title="Not found", message=str(exc)), 404

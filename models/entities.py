@@ -75,3 +75,33 @@ class CommitValidation(BaseModel):
 
 
 ALL_MODELS = [ControllerSetting, ApiToken, Repository, Job, CommitValidation]
+
+
+class Tag(BaseModel):
+    id = AutoField()
+    name = CharField(unique=True)
+    display_name = CharField()
+    priority = IntegerField(default=90)      # lower wins, as in Thymis; device settings use 80
+    modules = JSONField(default=list)        # [{type, settings}]
+    created_at = DateTimeField(default=utcnow)
+
+
+class Device(BaseModel):
+    id = AutoField()
+    name = CharField(unique=True)            # the nixosConfigurations attribute name
+    display_name = CharField()
+    target = CharField(default="local")      # "local" or "ssh://user@host[:port]"
+    modules = JSONField(default=list)        # [{type, settings}]
+    created_at = DateTimeField(default=utcnow)
+
+
+class DeviceTag(BaseModel):
+    device = ForeignKeyField(Device, on_delete="CASCADE", backref="tag_links")
+    tag = ForeignKeyField(Tag, on_delete="CASCADE", backref="device_links")
+    position = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("device", "tag"), True),)
+
+
+CONFIG_MODELS = [Tag, Device, DeviceTag]

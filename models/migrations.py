@@ -14,7 +14,11 @@ def _initial(db):
     )
 
 
-MIGRATIONS = [_initial]
+def _devices_and_tags(db):
+    db.create_tables(e.CONFIG_MODELS)
+
+
+MIGRATIONS = [_initial, _devices_and_tags]
 
 
 def migrate() -> int:

@@ -5,35 +5,13 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
+from errors import FieldError, InputError
 from pipeline.urls import RemoteSpec, UrlError, parse_remote_url, validate_ref
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
 NIX_KEYWORDS = {"if", "then", "else", "let", "in", "with", "rec", "inherit", "assert", "or"}
 RESERVED_NAMES = {"self", "nixpkgs"}
 MAX_DISPLAY_NAME = 100
-
-
-@dataclass
-class FieldError:
-    field: str
-    message: str
-    code: str = "invalid"
-
-
-class InputError(Exception):
-    """Invalid input: every problem found, each naming its field. status 422, or 409 for a conflict."""
-
-    def __init__(self, errors: list[FieldError], status: int = 422):
-        super().__init__("; ".join(e.message for e in errors))
-        self.errors = errors
-        self.status = status
-
-    @property
-    def first(self) -> FieldError:
-        return self.errors[0]
-
-    def for_field(self, field: str) -> str | None:
-        return next((e.message for e in self.errors if e.field == field), None)
 
 
 def derive_name(display_name: str) -> str:
@@ -43,12 +21,14 @@ def derive_name(display_name: str) -> str:
     return slug[:63].rstrip("-")
 
 
-def check_name(name: str) -> str | None:
+def check_name(name: str, what: str = "input name",
+               why: str = "because it becomes the flake input name inputs.<name>") -> str | None:
+    """None when `name` can be a Nix attribute name in the generated flake, else why not."""
     if not NAME_PATTERN.match(name):
-        return ("the input name must start with a letter or '_' and contain only letters, digits, '_' or '-' "
-                "(at most 63 characters), because it becomes the flake input name inputs.<name>")
+        return (f"the {what} must start with a letter or '_' and contain only letters, digits, '_' or '-' "
+                f"(at most 63 characters), {why}")
     if name in NIX_KEYWORDS or name in RESERVED_NAMES:
-        return f"'{name}' is reserved in the generated flake; choose another input name"
+        return f"'{name}' is reserved in the generated flake; choose another {what}"
     return None
 
 

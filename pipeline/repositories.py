@@ -7,13 +7,10 @@ from peewee import IntegrityError
 
 from jobs import JobConflict, active_job_for, enqueue
 from models import CommitValidation, Repository, database, isoformat
-from pipeline.inputs import FieldError, InputError, RepositoryInput, derive_name
+from errors import FieldError, InputError, NotFound
+from pipeline.inputs import RepositoryInput, derive_name
 
 FETCH_JOB = "fetch"
-
-
-class NotFound(Exception):
-    pass
 
 
 def get_repository(name: str) -> Repository:

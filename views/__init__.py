@@ -8,10 +8,13 @@ from auth import json_error, wants_json
 
 
 def register_views(app) -> None:
-    from views import api_jobs, api_repositories, auth_views, cli, health, jobs_pages, openapi, repositories_pages
-    for module in (auth_views, health, repositories_pages, jobs_pages, api_repositories, api_jobs, openapi):
+    from views import (api_configs, api_errors, api_jobs, api_repositories, auth_views, cli, configs_pages, health,
+                       jobs_pages, modules_pages, openapi, repositories_pages)
+    for module in (auth_views, health, repositories_pages, jobs_pages, configs_pages, modules_pages, api_repositories,
+                   api_jobs, api_configs, openapi):
         app.register_blueprint(module.blueprint)
     cli.register(app)
+    api_errors.register(app)
 
     @app.after_request
     def _headers(response):

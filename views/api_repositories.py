@@ -3,49 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from auth import json_error
 from models import Repository
 from pipeline import repositories as service
-from pipeline.inputs import FieldError, InputError
+from views.api_errors import json_body
 from views.rendering import settings
 
 blueprint = Blueprint("api_repositories", __name__, url_prefix="/api")
-
-
-def json_body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InputError([FieldError("body", "send a JSON object with Content-Type: application/json",
-                                             "invalid_json")])
-    return data
-
-
-def input_error(exc: InputError):
-    first = exc.first
-    response, status = json_error(exc.status, "conflict" if exc.status == 409 else first.code, first.message,
-                                  first.field)
-    body = response.get_json()
-    body["error"]["errors"] = [{"field": e.field, "message": e.message, "code": e.code} for e in exc.errors]
-    return jsonify(body), status
-
-
-def conflict(exc: service.JobConflict):
-    return json_error(409, "conflict", f"a fetch of this repository is already {exc.job.state} (job {exc.job.id})")
-
-
-@blueprint.errorhandler(InputError)
-def _input_error(exc):
-    return input_error(exc)
-
-
-@blueprint.errorhandler(service.NotFound)
-def _not_found(exc):
-    return json_error(404, "not_found", str(exc))
-
-
-@blueprint.errorhandler(service.JobConflict)
-def _conflict(exc):
-    return conflict(exc)
 
 
 @blueprint.get("/repositories")

@@ -14,7 +14,7 @@ from auth.tokens import TokenError, create_token, revoke_token
 from jobs import claim, run_job
 from models import ApiToken, Job, Repository
 from pipeline import repositories as service
-from pipeline.inputs import InputError
+from errors import InputError
 
 repos = AppGroup("repos", help="Manage external repositories.")
 tokens = AppGroup("tokens", help="Manage API tokens for the JSON API.")

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from jobs import active_job_for
 from models import Repository
 from pipeline import repositories as service
-from pipeline.inputs import InputError
+from errors import InputError
 from views.rendering import page_or_partial, settings
 
 blueprint = Blueprint("repositories", __name__, url_prefix="/repositories")
@@ -94,8 +94,3 @@ def delete(name: str):
         return ""
     flash(f"Removed {repo.display_name} and its fetched data.")
     return redirect(url_for("repositories.index"))
-
-
-@blueprint.errorhandler(service.NotFound)
-def _not_found(exc):
-    return render_template("error.html", status=404, title="Not found", message=str(exc)), 404

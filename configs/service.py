@@ -1,0 +1,123 @@
+"""Devices and tags: create, change, duplicate, delete; saved atomically, a failed validation changes nothing."""
+from __future__ import annotations
+
+from peewee import IntegrityError
+
+from configs.catalog import available_modules
+from configs.inputs import parse_config
+from errors import FieldError, InputError, NotFound
+from models import Device, DeviceTag, Tag, database
+
+DEVICE_PRIORITY = 80
+DEVICE_FIELDS = {"target", "tags"}
+TAG_FIELDS = {"priority"}
+
+
+def get_device(name: str) -> Device:
+    device = Device.get_or_none(Device.name == name)
+    if device is None:
+        raise NotFound(f"no device named '{name}'")
+    return device
+
+
+def get_tag(name: str) -> Tag:
+    tag = Tag.get_or_none(Tag.name == name)
+    if tag is None:
+        raise NotFound(f"no tag named '{name}'")
+    return tag
+
+
+def device_tags(device: Device) -> list[Tag]:
+    return list(Tag.select().join(DeviceTag).where(DeviceTag.device == device).order_by(DeviceTag.position))
+
+
+def _as_dict(row) -> dict:
+    return {"name": row.name, "modules": row.modules or []}
+
+
+def _resolve_tags(names: list[str]) -> list[Tag]:
+    tags = {t.name: t for t in Tag.select().where(Tag.name.in_(names))} if names else {}
+    missing = [n for n in names if n not in tags]
+    if missing:
+        raise InputError([FieldError("tags", f"no tag named '{missing[0]}'")])
+    return [tags[n] for n in names]
+
+
+def _conflict(kind: str, name: str) -> InputError:
+    return InputError([FieldError("name", f"a {kind} named '{name}' already exists", "conflict")], status=409)
+
+
+def save_device(data, existing: Device | None = None, *, from_form: bool = False) -> Device:
+    values = parse_config(data, kind="device", known_fields=DEVICE_FIELDS, catalog=available_modules(),
+                          existing=_as_dict(existing) if existing else None, from_form=from_form)
+    tags = _resolve_tags(values.pop("tags")) if "tags" in values else None
+    try:
+        with database.atomic():
+            if existing is None:
+                device = Device.create(**{"target": "local", "modules": [], **values})
+            else:
+                device = existing
+                for key, value in values.items():
+                    setattr(device, key, value)
+                device.save()
+            if tags is not None:
+                DeviceTag.delete().where(DeviceTag.device == device).execute()
+                for position, tag in enumerate(tags):
+                    DeviceTag.create(device=device, tag=tag, position=position)
+    except IntegrityError:
+        raise _conflict("device", values.get("name")) from None
+    return device
+
+
+def save_tag(data, existing: Tag | None = None, *, from_form: bool = False) -> Tag:
+    values = parse_config(data, kind="tag", known_fields=TAG_FIELDS, catalog=available_modules(),
+                          existing=_as_dict(existing) if existing else None, from_form=from_form)
+    try:
+        with database.atomic():
+            if existing is None:
+                return Tag.create(**{"modules": [], **values})
+            for key, value in values.items():
+                setattr(existing, key, value)
+            existing.save()
+            return existing
+    except IntegrityError:
+        raise _conflict("tag", values.get("name")) from None
+
+
+def duplicate_device(device: Device, name: str, display_name: str | None = None) -> Device:
+    copy = save_device({"name": name, "display_name": display_name or f"{device.display_name} (copy)",
+                        "target": device.target, "tags": [t.name for t in device_tags(device)]})
+    Device.update(modules=device.modules).where(Device.id == copy.id).execute()  # as saved, even unavailable ones
+    return Device.get_by_id(copy.id)
+
+
+def delete_device(device: Device) -> None:
+    device.delete_instance(recursive=True)
+
+
+def delete_tag(tag: Tag) -> None:
+    tag.delete_instance(recursive=True)
+
+
+def unavailable_warnings(modules: list[dict], catalog: dict) -> list[str]:
+    return [f"module {m['type']} is no longer available; its settings are kept and it is left out until it "
+            "returns" for m in modules if m["type"] not in catalog]
+
+
+def _modules_json(modules: list[dict], catalog: dict) -> list[dict]:
+    return [{"type": m["type"], "settings": m["settings"], "available": m["type"] in catalog,
+             "display_name": catalog.get(m["type"], {}).get("display_name", m["type"])} for m in modules]
+
+
+def device_json(device: Device, catalog: dict | None = None) -> dict:
+    catalog = available_modules() if catalog is None else catalog
+    return {"name": device.name, "display_name": device.display_name, "target": device.target,
+            "tags": [t.name for t in device_tags(device)], "modules": _modules_json(device.modules, catalog),
+            "warnings": unavailable_warnings(device.modules, catalog)}
+
+
+def tag_json(tag: Tag, catalog: dict | None = None) -> dict:
+    catalog = available_modules() if catalog is None else catalog
+    return {"name": tag.name, "display_name": tag.display_name, "priority": tag.priority,
+            "modules": _modules_json(tag.modules, catalog), "warnings": unavailable_warnings(tag.modules, catalog),
+            "devices": [link.device.name for link in tag.device_links.order_by(DeviceTag.id)]}

@@ -1,0 +1,41 @@
+"""How the JSON API reports bad input, unknown names and conflicts (the body DESIGN.md promises)."""
+from __future__ import annotations
+
+from flask import jsonify, render_template, request
+
+from auth import json_error, wants_json
+from errors import FieldError, InputError, NotFound
+from jobs import JobConflict
+
+
+def json_body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InputError([FieldError("body", "send a JSON object with Content-Type: application/json",
+                                     "invalid_json")])
+    return data
+
+
+def input_error(exc: InputError):
+    first = exc.first
+    response, status = json_error(exc.status, "conflict" if exc.status == 409 else first.code, first.message,
+                                  first.field)
+    body = response.get_json()
+    body["error"]["errors"] = [{"field": e.field, "message": e.message, "code": e.code} for e in exc.errors]
+    return jsonify(body), status
+
+
+def register(app) -> None:
+    @app.errorhandler(InputError)
+    def _input_error(exc):
+        return input_error(exc)
+
+    @app.errorhandler(NotFound)
+    def _not_found(exc):
+        if wants_json():
+            return json_error(404, "not_found", str(exc))
+        return render_template("error.html", status=404, title="Not found", message=str(exc)), 404
+
+    @app.errorhandler(JobConflict)
+    def _conflict(exc):
+        return json_error(409, "conflict", f"a job for this is already {exc.job.state} (job {exc.job.id})")

@@ -1,0 +1,184 @@
+"""Devices and Tags pages: list, create, edit, modules with generated settings forms, effective configuration."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from configs import service
+from configs.catalog import available_modules, grouped
+from configs.effective import effective_configuration
+from configs.forms import change_rows, read_settings
+from errors import InputError
+from models import Device, Tag
+
+blueprint = Blueprint("configs", __name__)
+KINDS = {
+    "devices": {"kind": "device", "title": "Devices", "get": service.get_device, "save": service.save_device,
+                "delete": service.delete_device, "model": Device},
+    "tags": {"kind": "tag", "title": "Tags", "get": service.get_tag, "save": service.save_tag,
+             "delete": service.delete_tag, "model": Tag},
+}
+KIND_PATH = "/<any(devices, tags):kinds>"
+
+
+def _kind(kinds: str) -> dict:
+    return {**KINDS[kinds], "kinds": kinds}
+
+
+def _basic_form(kind: dict) -> dict:
+    data = {key: request.form.get(key, "") for key in ("name", "display_name", "target", "priority")
+            if key in request.form}
+    if kind["kind"] == "device" and "tags-present" in request.form:
+        data["tags"] = request.form.getlist("tags")
+    return data
+
+
+def _list_page(kind: dict, form=None, error=None, status=200):
+    rows = list(kind["model"].select().order_by(kind["model"].name))
+    return render_template("configs_list.html", k=kind, rows=rows, form=form or {}, error=error,
+                           all_tags=list(Tag.select().order_by(Tag.name))), status
+
+
+def _detail_page(kind: dict, row, form=None, error=None, status=200):
+    catalog = available_modules()
+    tags = service.device_tags(row) if kind["kind"] == "device" else []
+    cards = [_card(kind, row, module, catalog) for module in row.modules]
+    return render_template("config_detail.html", k=kind, row=row, form=form or {}, error=error, cards=cards,
+                           groups=grouped(catalog), used={m["type"] for m in row.modules},
+                           all_tags=list(Tag.select().order_by(Tag.priority, Tag.name)), tags=tags,
+                           effective=effective_configuration(row, catalog) if kind["kind"] == "device" else None,
+                           warnings=service.unavailable_warnings(row.modules, catalog)), status
+
+
+def _card(kind, row, module, catalog, values=None, error=None, message=None, index=None):
+    index = row.modules.index(module) if index is None else index
+    return {"kind": kind, "row": row, "type": module["type"], "index": index, "described": catalog.get(module["type"]),
+            "values": module["settings"] if values is None else values, "error": error, "message": message}
+
+
+@blueprint.get(KIND_PATH)
+def index(kinds):
+    return _list_page(_kind(kinds))
+
+
+@blueprint.post(KIND_PATH)
+def create(kinds):
+    kind = _kind(kinds)
+    form = _basic_form(kind)
+    try:
+        row = kind["save"](form, from_form=True)
+    except InputError as exc:
+        return _list_page(kind, form, exc, exc.status)
+    flash(f"Created {row.display_name}.")
+    return redirect(url_for("configs.detail", kinds=kinds, name=row.name))
+
+
+@blueprint.get(KIND_PATH + "/<name>")
+def detail(kinds, name):
+    kind = _kind(kinds)
+    return _detail_page(kind, kind["get"](name))
+
+
+@blueprint.post(KIND_PATH + "/<name>")
+def update(kinds, name):
+    kind = _kind(kinds)
+    row = kind["get"](name)
+    form = _basic_form(kind)
+    try:
+        kind["save"](form, row, from_form=True)
+    except InputError as exc:
+        return _detail_page(kind, kind["get"](name), form, exc, exc.status)
+    flash("Saved.")
+    return redirect(url_for("configs.detail", kinds=kinds, name=name))
+
+
+@blueprint.post(KIND_PATH + "/<name>/modules")
+def add_module(kinds, name):
+    kind = _kind(kinds)
+    row = kind["get"](name)
+    module_type = request.form.get("type", "")
+    try:
+        kind["save"]({"modules": row.modules + [{"type": module_type, "settings": {}}]}, row)
+    except InputError as exc:
+        flash(exc.first.message)
+        return redirect(url_for("configs.detail", kinds=kinds, name=name))
+    row = kind["get"](name)
+    if request.headers.get("HX-Request"):
+        card = _card(kind, row, row.modules[-1], available_modules())
+        return render_template("_module_card.html", card=card), 200, {"HX-Trigger": "config-changed"}
+    return redirect(url_for("configs.detail", kinds=kinds, name=name))
+
+
+@blueprint.post(KIND_PATH + "/<name>/modules/<module_type>")
+def module_settings(kinds, name, module_type):
+    """Save, remove, or add/remove a list row (re-rendered, not saved): one form, with or without htmx."""
+    kind = _kind(kinds)
+    row = kind["get"](name)
+    module = next((m for m in row.modules if m["type"] == module_type), None)
+    if module is None:
+        abort(404, description=f"{name} does not use module {module_type}")
+    catalog = available_modules()
+    action = request.form.get("action", "save")
+    htmx = bool(request.headers.get("HX-Request"))
+    if action == "remove":
+        kind["save"]({"modules": [m for m in row.modules if m["type"] != module_type]}, row)
+        if htmx:
+            return "", 200, {"HX-Trigger": "config-changed"}
+        flash(f"Removed module {module_type}.")
+        return redirect(url_for("configs.detail", kinds=kinds, name=name))
+    described = catalog.get(module_type)
+    if described is None:
+        abort(409, description=f"module {module_type} is not available now; its settings are kept unchanged")
+    values = read_settings(request.form, described["settings"])
+    if action.startswith(("add-row:", "remove-row:")):
+        card = _card(kind, row, module, catalog, values=change_rows(values, described["settings"], action))
+        return _card_response(kind, row, card, htmx)
+    modules = [{"type": m["type"], "settings": values if m["type"] == module_type else m["settings"]}
+               for m in row.modules]
+    try:
+        kind["save"]({"modules": modules}, row, from_form=True)
+    except InputError as exc:
+        return _card_response(kind, row, _card(kind, row, module, catalog, values=values, error=exc), htmx,
+                              exc.status)
+    if not htmx:
+        flash(f"Saved {described['display_name']}.")
+        return redirect(url_for("configs.detail", kinds=kinds, name=name))
+    row = kind["get"](name)
+    module = next(m for m in row.modules if m["type"] == module_type)
+    card = _card(kind, row, module, catalog, message="Saved.")
+    return render_template("_module_card.html", card=card), 200, {"HX-Trigger": "config-changed"}
+
+
+def _card_response(kind, row, card, htmx: bool, status: int = 200):
+    """htmx swaps the card in place; without JavaScript the card is shown on a page of its own."""
+    template = "_module_card.html" if htmx else "module_settings.html"
+    return render_template(template, k=kind, row=row, card=card), status
+
+
+@blueprint.get("/devices/<name>/effective")
+def effective(name):
+    device = service.get_device(name)
+    return render_template("_effective.html", effective=effective_configuration(device))
+
+
+@blueprint.post("/devices/<name>/duplicate")
+def duplicate(name):
+    device = service.get_device(name)
+    try:
+        copy = service.duplicate_device(device, request.form.get("name", "").strip(),
+                                        request.form.get("display_name", "").strip() or None)
+    except InputError as exc:
+        flash(exc.first.message)
+        return redirect(url_for("configs.detail", kinds="devices", name=name))
+    flash(f"Duplicated {device.display_name} as {copy.name}.")
+    return redirect(url_for("configs.detail", kinds="devices", name=copy.name))
+
+
+@blueprint.route(KIND_PATH + "/<name>/delete", methods=["GET", "POST"])
+def delete(kinds, name):
+    kind = _kind(kinds)
+    row = kind["get"](name)
+    if request.method == "GET":
+        return render_template("config_delete.html", k=kind, row=row)
+    kind["delete"](row)
+    flash(f"Deleted {row.display_name}.")
+    return redirect(url_for("configs.index", kinds=kinds))

@@ -1,0 +1,10 @@
+from flask import Blueprint, render_template
+
+from configs.catalog import available_modules, grouped
+
+blueprint = Blueprint("modules", __name__)
+
+
+@blueprint.get("/modules")
+def index():
+    return render_template("modules.html", groups=grouped(available_modules()))

@@ -16,6 +16,8 @@ from settings import load_settings, read_or_create_secret
 
 
 def create_app(config: dict | None = None) -> Flask:
+    config = dict(config or {})
+    announce = config.pop("announce_password", None)  # tests collect the first-start password here
     settings = load_settings(config)
     settings.project_path.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.project_path, 0o700)
@@ -37,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     open_database(settings.database_path)
     with database.connection_context():
         migrate()
-        ensure_admin_password(settings, announce=(config or {}).get("announce_password"))
+        ensure_admin_password(settings, announce=announce)
 
     @app.before_request
     def _open_db():

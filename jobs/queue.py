@@ -65,7 +65,7 @@ def active_job_for(repository) -> Job | None:
 
 def claim(job_id: int | None = None) -> Job | None:
     """Take a queued job (the oldest, or the given one) for this process; None when there is none."""
-    with database.atomic("IMMEDIATE"):
+    with database.atomic():
         query = Job.select(Job.id).where(Job.state == "queued")
         if job_id is not None:
             query = query.where(Job.id == job_id)

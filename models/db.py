@@ -10,10 +10,17 @@ database = DatabaseProxy()
 
 
 def open_database(path) -> SqliteDatabase:
+    """Bind the models to the SQLite file at `path`; an app started twice in one process shares the handle."""
+    current = database.obj
+    if current is not None and current.database == str(path):
+        return current
     db = SqliteDatabase(
         str(path),
         pragmas={"journal_mode": "wal", "busy_timeout": 10000, "foreign_keys": 1, "synchronous": "normal"},
         check_same_thread=False,
+        # Writers take the lock when their transaction begins: a read-then-write transaction that waits for
+        # it later would get "database is locked" at once instead of waiting for the busy timeout.
+        lock_type="IMMEDIATE",
     )
     database.initialize(db)
     return db

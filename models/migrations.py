@@ -23,7 +23,7 @@ MIGRATIONS = [_initial, _devices_and_tags]
 
 def migrate() -> int:
     db = database.obj
-    with db.atomic("IMMEDIATE"):
+    with db.atomic():
         db.execute_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         row = db.execute_sql("SELECT version FROM schema_version").fetchone()
         version = row[0] if row else 0

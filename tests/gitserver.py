@@ -1,0 +1,421 @@
+"""A real git smart-HTTP server on loopback for tests, plus repository helpers.
+
+The server is ``git http-backend`` (the CGI program that ships with git) behind
+a small threaded HTTP-to-CGI bridge. It speaks protocol v0 and v2, supports
+shallow fetches and fetching by commit id (``uploadpack.allowAnySHA1InWant``),
+and can require HTTP basic auth per repository.
+
+Use from tests::
+
+    from tests.gitserver import git_server  # the fixture (session-scoped)
+
+    def test_x(git_server):
+        repo = git_server.make_repo("demo", {"README.md": "hello"})
+        sha = repo.commit({"a.txt": "more"}, message="second")
+        url = git_server.url("demo")          # http://127.0.0.1:PORT/demo.git
+
+Or without pytest: ``with GitServer(root) as server: ...``.
+Repositories are created with the ``git`` CLI (fast-import), never with the code under test.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+import re
+import shutil
+import socket
+import subprocess
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+GIT_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Author",
+    "GIT_COMMITTER_EMAIL": "author@example.com",
+    "GIT_TERMINAL_PROMPT": "0",
+}
+
+
+def git_env(**extra: str) -> dict[str, str]:
+    """The environment the helpers run git with: no user or system config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_ENV)
+    env.update(extra)
+    return env
+
+
+def run_git(*args: str | Path, cwd: Path | None = None, input: bytes | None = None) -> str:
+    proc = subprocess.run(
+        ["git", *map(str, args)], cwd=cwd, input=input, env=git_env(), capture_output=True
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"git {' '.join(map(str, args))} failed: {proc.stderr.decode(errors='replace')}")
+    return proc.stdout.decode().strip()
+
+
+@dataclass(frozen=True)
+class Executable:
+    """A file with its executable bit set (mode 100755)."""
+
+    data: str | bytes
+
+
+@dataclass(frozen=True)
+class Symlink:
+    """A symbolic link (mode 120000) pointing at ``target``."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class Submodule:
+    """A gitlink (mode 160000) to a commit of another repository."""
+
+    commit: str
+
+
+FileValue = str | bytes | Executable | Symlink | Submodule
+_clock = itertools.count(1_700_000_000, 60)
+
+
+def _blob(data: str | bytes) -> bytes:
+    raw = data.encode() if isinstance(data, str) else data
+    return b"data %d\n%s\n" % (len(raw), raw)
+
+
+class Repo:
+    """A bare repository on the server, changed with the git CLI."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path = path
+        self.name = name
+
+    def git(self, *args: str | Path, input: bytes | None = None) -> str:
+        return run_git("--git-dir", self.path, *args, input=input)
+
+    def rev(self, ref: str) -> str:
+        """The object id ``ref`` points at (``ref^{commit}`` peels a tag)."""
+        return self.git("rev-parse", "--verify", "--end-of-options", ref)
+
+    def has_ref(self, ref: str) -> bool:
+        return subprocess.run(
+            ["git", "--git-dir", str(self.path), "show-ref", "--verify", "--quiet", ref],
+            env=git_env(),
+        ).returncode == 0
+
+    def commit(
+        self,
+        files: dict[str, FileValue] | None = None,
+        message: str = "change",
+        *,
+        branch: str = "main",
+        start: str | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> str:
+        """Commit ``files`` (path -> content) on ``branch`` and return the commit id.
+
+        The commit's parent is the branch's tip; a new branch starts at ``start``
+        (a ref or commit) or, without it, as a root commit.
+        """
+        ref = f"refs/heads/{branch}"
+        parent = self.rev(ref) if self.has_ref(ref) else (self.rev(start + "^{commit}") if start else None)
+        when = next(_clock)
+        msg = message.encode()
+        stream = [b"commit " + ref.encode() + b"\n", b"committer T <t@example.com> %d +0000\n" % when]
+        stream.append(b"data %d\n%s\n" % (len(msg), msg))
+        if parent:
+            stream.append(b"from " + parent.encode() + b"\n")
+        for path in remove:
+            stream.append(b"D " + path.encode() + b"\n")
+        for path, value in (files or {}).items():
+            p = path.encode()
+            if isinstance(value, Submodule):
+                stream.append(b"M 160000 " + value.commit.encode() + b" " + p + b"\n")
+            elif isinstance(value, Symlink):
+                stream.append(b"M 120000 inline " + p + b"\n" + _blob(value.target))
+            elif isinstance(value, Executable):
+                stream.append(b"M 100755 inline " + p + b"\n" + _blob(value.data))
+            else:
+                stream.append(b"M 100644 inline " + p + b"\n" + _blob(value))
+        stream.append(b"\n")
+        self.git("fast-import", "--quiet", "--force", input=b"".join(stream))
+        return self.rev(ref)
+
+    def branch(self, name: str, target: str = "main") -> str:
+        sha = self.rev(target + "^{commit}")
+        self.git("update-ref", f"refs/heads/{name}", sha)
+        return sha
+
+    def tag(self, name: str, target: str = "main", message: str | None = None) -> str:
+        """Create a tag; annotated when ``message`` is given. Returns the tag ref's value."""
+        if message is None:
+            self.git("tag", "--end-of-options", name, target)
+        else:
+            self.git("tag", "-a", "-m", message, "--end-of-options", name, target)
+        return self.rev(f"refs/tags/{name}")
+
+    def set_head(self, branch: str) -> None:
+        self.git("symbolic-ref", "HEAD", f"refs/heads/{branch}")
+
+    def delete_ref(self, ref: str) -> None:
+        self.git("update-ref", "-d", ref)
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str  # with the query string
+    status: int
+    command: str  # "ls-refs" or "fetch" for upload-pack POSTs (v0: "fetch"), else ""
+
+
+def _command(body: bytes) -> str:
+    if not body:
+        return ""
+    if body[:2] == b"\x1f\x8b":  # git's gzip-encoded request bodies
+        import gzip
+
+        body = gzip.decompress(body)
+    found = re.search(rb"command=([a-z-]+)", body[:200])
+    if found:
+        return found.group(1).decode()
+    return "fetch" if b"want " in body[:200] else ""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "_HTTPServer"
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        self._cgi()
+
+    def do_POST(self) -> None:
+        self._cgi()
+
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _authorized(self, repo: str) -> bool:
+        creds = self.server.owner.auth.get(repo)
+        if creds is None:
+            return True
+        expected = "Basic " + base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
+        return self.headers.get("Authorization") == expected
+
+    def _cgi(self) -> None:
+        owner = self.server.owner
+        parts = urlsplit(self.path)
+        repo = parts.path.lstrip("/").split("/", 1)[0].removesuffix(".git")
+        body = self._body() if self.command == "POST" else b""
+        if not self._authorized(repo):
+            owner.requests.append(Request(self.command, self.path, 401, _command(body)))
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="git"')
+            self.end_headers()
+            return
+        env = git_env(
+            GIT_PROJECT_ROOT=str(owner.root),
+            GIT_HTTP_EXPORT_ALL="1",
+            REQUEST_METHOD=self.command,
+            PATH_INFO=parts.path,
+            QUERY_STRING=parts.query,
+            CONTENT_TYPE=self.headers.get("Content-Type", ""),
+            CONTENT_LENGTH=str(len(body)),
+            REMOTE_ADDR=self.client_address[0],
+            GIT_CONFIG_COUNT="2",
+            GIT_CONFIG_KEY_0="uploadpack.allowAnySHA1InWant",
+            GIT_CONFIG_VALUE_0="true" if owner.allow_sha_in_want else "false",
+            GIT_CONFIG_KEY_1="uploadpack.allowReachableSHA1InWant",
+            GIT_CONFIG_VALUE_1="true" if owner.allow_sha_in_want else "false",
+        )
+        if self.headers.get("Content-Encoding"):
+            env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
+        if self.headers.get("Git-Protocol"):
+            env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
+        proc = subprocess.Popen(
+            ["git", "http-backend"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=owner.log, env=env,
+        )
+        feeder = threading.Thread(target=self._feed, args=(proc, body), daemon=True)
+        feeder.start()
+        status, headers = 200, []
+        for line in iter(proc.stdout.readline, b""):
+            line = line.rstrip(b"\r\n")
+            if not line:
+                break
+            key, _, value = line.decode("latin-1").partition(":")
+            if key.lower() == "status":
+                status = int(value.split()[0])
+            else:
+                headers.append((key, value.strip()))
+        owner.requests.append(Request(self.command, self.path, status, _command(body)))
+        self.send_response(status)
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        try:
+            while chunk := proc.stdout.read1(65536):
+                self.wfile.write(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            proc.kill()
+        finally:
+            proc.stdout.close()
+            proc.wait()
+            feeder.join()
+
+    @staticmethod
+    def _feed(proc: subprocess.Popen, body: bytes) -> None:
+        try:
+            proc.stdin.write(body)
+        except BrokenPipeError:
+            pass
+        finally:
+            proc.stdin.close()
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    owner: "GitServer"
+
+
+class GitServer:
+    """Serves every ``<name>.git`` under ``root`` at ``http://127.0.0.1:<port>/<name>.git``."""
+
+    def __init__(self, root: Path, *, allow_sha_in_want: bool = True) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.allow_sha_in_want = allow_sha_in_want
+        self.auth: dict[str, tuple[str, str]] = {}
+        self.requests: list[Request] = []
+        self.log = None
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # lifecycle
+    def start(self) -> "GitServer":
+        self.log = open(self.root / "http-backend.log", "ab")
+        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.owner = self
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._thread.join()
+            self._httpd = None
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+    def __enter__(self) -> "GitServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, name: str) -> str:
+        return f"{self.base_url}/{name}.git"
+
+    # repositories
+    def make_repo(
+        self, name: str, files: dict[str, FileValue] | None = None, *,
+        branch: str = "main", message: str = "initial",
+    ) -> Repo:
+        """Create a bare repository whose HEAD is ``branch``; commit ``files`` if given."""
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            raise ValueError(f"bad repository name {name!r}")
+        path = self.root / f"{name}.git"
+        if path.exists():
+            raise FileExistsError(path)
+        run_git("init", "--quiet", "--bare", "--initial-branch", branch, path)
+        repo = Repo(path, name)
+        if files is not None:
+            repo.commit(files, message, branch=branch)
+        return repo
+
+    def repo(self, name: str) -> Repo:
+        return Repo(self.root / f"{name}.git", name)
+
+    def remove_repo(self, name: str) -> None:
+        shutil.rmtree(self.root / f"{name}.git")
+
+    def require_auth(self, name: str, username: str, password: str) -> None:
+        """Make repository ``name`` answer 401 unless given these basic-auth credentials."""
+        self.auth[name.removesuffix(".git")] = (username, password)
+
+    def fetch_requests(self, name: str) -> int:
+        """How many upload-pack fetch requests (pack negotiations/downloads) ``name`` answered."""
+        return sum(1 for r in self.requests if r.command == "fetch" and r.path.startswith(f"/{name}.git/"))
+
+
+def closed_port_url(name: str = "nothing") -> str:
+    """An http URL on a loopback port where nothing listens (connection refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/{name}.git"
+
+
+class StuckServer:
+    """A loopback port that accepts TCP connections (kernel backlog) and never answers."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+
+    def url(self, name: str = "stuck") -> str:
+        return f"http://127.0.0.1:{self.port}/{name}.git"
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture(scope="session")
+def git_server(tmp_path_factory: pytest.TempPathFactory):
+    """A running GitServer for the whole session; give each test's repositories unique names."""
+    with GitServer(tmp_path_factory.mktemp("git-server")) as server:
+        yield server
+
+
+@pytest.fixture
+def stuck_server():
+    server = StuckServer()
+    yield server
+    server.close()

@@ -17,6 +17,9 @@ External repository code never runs in the web process. :func:`discover` and
   address space (``memory_mb``), CPU seconds, file size, open files, no core
   dumps. The parent enforces the wall-clock ``timeout`` and kills the whole
   process group (``start_new_session``) when it expires, and after every run.
+* network: the child moves itself into a new, empty network namespace before
+  any repository code runs (best effort: needs root or unprivileged user
+  namespaces; :func:`probe` reports ``"network"``).
 * when the parent runs as root, the child runs as ``nobody``/``nogroup`` with no
   supplementary groups (and a process limit), if the interpreter, the SDK and
   the checkouts are readable by that user; otherwise it stays root and
@@ -369,6 +372,9 @@ def discover(
     for p in packages:
         if not p.isidentifier():
             raise SandboxError(f"`{p}` is not a Python package name")
+        if p in sys.stdlib_module_names or p == SDK_DIR.name:
+            # the child would import the standard library's / the SDK's module instead
+            raise SandboxError(f"package `{p}` cannot be imported under its name (it shadows `{p}`)")
     if not packages:
         return []
     result = _run("discover", {"packages": list(packages)}, [Path(checkout)], timeout=timeout, memory_mb=memory_mb, python=python)
@@ -427,5 +433,7 @@ def render(
 
 
 def probe(checkouts: list[Path] = (), *, python: str | None = None, timeout: float = 10.0) -> dict:
-    """Start the sandbox without running repository code: ``{"uid", "gid", "path"}``."""
+    """Start the sandbox without running repository code and report what it looks
+    like inside: ``{"uid", "gid", "path", "network"}`` (uid/gid as seen in the
+    child; ``network`` is ``"isolated"`` or ``"not isolated: <why>"``)."""
     return _run("probe", {}, list(checkouts), timeout=timeout, memory_mb=DEFAULT_MEMORY_MB, python=python)

@@ -216,3 +216,30 @@ def test_root_parent_runs_the_child_as_nobody():
         assert discover(repo, ["whoami_pkg"], python=python)[0]["description"] == "65534:65534:[]"
     finally:
         shutil.rmtree(shared)
+
+
+def test_module_code_cannot_reach_the_network(tmp_path):
+    import socket
+
+    if sandbox.probe()["network"] != "isolated":
+        pytest.skip("this machine allows no network namespaces")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    body = (
+        "import socket\nfrom thymis_controller.modules import Module\n"
+        "try:\n"
+        f"    socket.create_connection(('127.0.0.1', {port}), timeout=2).close()\n"
+        "    outcome = 'connected'\n"
+        "except OSError as e:\n"
+        "    outcome = 'failed'\n"
+        "class Net(Module):\n    display_name = 'Net'\n    description = outcome\n"
+    )
+    try:
+        assert discover(repo_with(tmp_path, body), ["bad_pkg"])[0]["description"] == "failed"
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    finally:
+        listener.close()

@@ -11,7 +11,7 @@ from tests.nix_eval import needs_nix, nix_eval_json, nix_parses
 from thymis_controller import models
 from thymis_controller.lib import read_into_base64
 from thymis_controller.modules.builtin_modules import builtin_module_types, builtin_modules
-from thymis_controller.modules.modules import LocalizedString, Module, Setting, english
+from thymis_controller.modules.modules import LocalizedString, Module, english
 from thymis_controller.nix import NixError
 from thymis_controller.project import Project
 from thymis_controller.render import NIX_MODULE_HEADER, render_module

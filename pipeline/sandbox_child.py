@@ -182,6 +182,14 @@ def main():
     sys.path[:0] = roots + [sdk_dir]
     set_limits(request["limits"])
     network = isolate_network() if request.get("isolate_network", True) else "not isolated: disabled"
+    # Load the SDK (and its built-in modules) from its own bytecode cache, then
+    # point the cache somewhere empty: a repository's committed __pycache__ files
+    # could otherwise run code that differs from the source shown to the operator.
+    import thymis_controller.modules.builtin_modules  # noqa: F401
+    import thymis_controller.render  # noqa: F401
+    import thymis_controller.schema  # noqa: F401
+
+    sys.pycache_prefix = os.path.join(os.getcwd(), ".pycache-unused")
     try:
         if request["operation"] == "discover":
             out = {"ok": True, "result": discover(request, roots, sdk_dir)}

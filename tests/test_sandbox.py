@@ -243,3 +243,15 @@ def test_module_code_cannot_reach_the_network(tmp_path):
             listener.accept()
     finally:
         listener.close()
+
+
+def test_committed_bytecode_is_not_used(tmp_path):
+    import py_compile
+
+    source = "from thymis_controller.modules import Module\nclass Shown(Module):\n    display_name = 'from source'\n"
+    repo = repo_with(tmp_path, source)
+    forged = tmp_path / "forged.py"
+    forged.write_text("from thymis_controller.modules import Module\nclass Shown(Module):\n    display_name = 'from bytecode'\n")
+    cache = repo / "bad_pkg" / "__pycache__" / f"modules.{sys.implementation.cache_tag}.pyc"
+    py_compile.compile(str(forged), cfile=str(cache), invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    assert discover(repo, ["bad_pkg"])[0]["display_name"] == "from source"

@@ -10,7 +10,7 @@ from tests import repo_builders
 from tests.nix_eval import needs_nix, nix_eval_json, nix_parses
 from thymis_controller import models
 from thymis_controller.lib import read_into_base64
-from thymis_controller.modules.builtin_modules import builtin_module_types, builtin_modules
+from thymis_controller.modules.builtin_modules import builtin_module_descriptions, builtin_module_types, builtin_modules
 from thymis_controller.modules.modules import LocalizedString, Module, english
 from thymis_controller.nix import NixError
 from thymis_controller.project import Project
@@ -152,6 +152,7 @@ def test_builtin_modules_are_described():
     assert all(d["icon"] for d in described.values())
     custom = described["thymis_controller.modules.custom_nix.CustomNixModule"]
     assert "as typed" in custom["description"]
+    assert [d["type"] for d in builtin_module_descriptions()] == [m.type for m in builtin_modules()]
 
 
 def builtin(name):

@@ -18,6 +18,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import textwrap
 from pathlib import Path
 
 from pipeline.results import StepResult
@@ -47,17 +48,20 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LOCATION = re.compile(r"\bat (?P<file>\S+?):(?P<line>\d+):(?P<col>\d+)")
 
 
-def _nix_message(stderr: str, checkout: Path) -> str:
-    """'flake.nix:4:9: syntax error, unexpected ...' plus Nix's code excerpt."""
+def _nix_message(stderr: str, checkout: Path, what: str) -> str:
+    """'flake.nix:4:9: syntax error, unexpected ...' (or '<what>: <message>' when
+    Nix names no location), followed by Nix's code excerpt."""
     text = _ANSI.sub("", stderr).replace(str(checkout) + "/", "")
     lines = [line for line in text.splitlines() if line.strip()]
     message = next((line.split("error:", 1)[1].strip() for line in lines if "error:" in line), lines[0].strip() if lines else "")
     location = _LOCATION.search(text)
-    excerpt = [line.strip() for line in lines if re.match(r"\s*\d*\|", line)]
+    excerpt = [line for line in lines if re.match(r"\s*\d*\|", line)]
     if location:
         message = f"{location['file']}:{location['line']}:{location['col']}: {message}"
+    else:
+        message = f"{what}: {message}"
     if excerpt:
-        message += "\n" + "\n".join(excerpt[:7])
+        message += "\n" + textwrap.dedent("\n".join(excerpt[:7]))
     return message[:3000]
 
 
@@ -104,7 +108,7 @@ def check_flake(
     try:
         parsed = _run_nix([binary, "--parse", "./flake.nix"], checkout, timeout, memory_mb)
         if parsed.returncode != 0:
-            return StepResult("flake", "failed", f"flake.nix does not parse: {_nix_message(parsed.stderr, checkout)}"), None
+            return StepResult("flake", "failed", _nix_message(parsed.stderr, checkout, "flake.nix does not parse")), None
         evaluated = _run_nix(
             [
                 binary, "--eval", "--strict", "--json", "--readonly-mode",
@@ -121,7 +125,7 @@ def check_flake(
     except subprocess.TimeoutExpired:
         return StepResult("flake", "failed", f"checking flake.nix took longer than {timeout:g} s"), None
     if evaluated.returncode != 0:
-        return StepResult("flake", "failed", f"flake.nix cannot be evaluated: {_nix_message(evaluated.stderr, checkout)}"), None
+        return StepResult("flake", "failed", _nix_message(evaluated.stderr, checkout, "flake.nix cannot be evaluated")), None
     try:
         facts = json.loads(evaluated.stdout)
     except ValueError:

@@ -216,3 +216,42 @@ def test_root_parent_runs_the_child_as_nobody():
         assert discover(repo, ["whoami_pkg"], python=python)[0]["description"] == "65534:65534:[]"
     finally:
         shutil.rmtree(shared)
+
+
+def test_module_code_cannot_reach_the_network(tmp_path):
+    import socket
+
+    if sandbox.probe()["network"] != "isolated":
+        pytest.skip("this machine allows no network namespaces")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    body = (
+        "import socket\nfrom thymis_controller.modules import Module\n"
+        "try:\n"
+        f"    socket.create_connection(('127.0.0.1', {port}), timeout=2).close()\n"
+        "    outcome = 'connected'\n"
+        "except OSError as e:\n"
+        "    outcome = 'failed'\n"
+        "class Net(Module):\n    display_name = 'Net'\n    description = outcome\n"
+    )
+    try:
+        assert discover(repo_with(tmp_path, body), ["bad_pkg"])[0]["description"] == "failed"
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    finally:
+        listener.close()
+
+
+def test_committed_bytecode_is_not_used(tmp_path):
+    import py_compile
+
+    source = "from thymis_controller.modules import Module\nclass Shown(Module):\n    display_name = 'from source'\n"
+    repo = repo_with(tmp_path, source)
+    forged = tmp_path / "forged.py"
+    forged.write_text("from thymis_controller.modules import Module\nclass Shown(Module):\n    display_name = 'from bytecode'\n")
+    cache = repo / "bad_pkg" / "__pycache__" / f"modules.{sys.implementation.cache_tag}.pyc"
+    py_compile.compile(str(forged), cfile=str(cache), invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    assert discover(repo, ["bad_pkg"])[0]["display_name"] == "from source"

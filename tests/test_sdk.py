@@ -10,8 +10,8 @@ from tests import repo_builders
 from tests.nix_eval import needs_nix, nix_eval_json, nix_parses
 from thymis_controller import models
 from thymis_controller.lib import read_into_base64
-from thymis_controller.modules.builtin_modules import builtin_module_types, builtin_modules
-from thymis_controller.modules.modules import LocalizedString, Module, Setting, english
+from thymis_controller.modules.builtin_modules import builtin_module_descriptions, builtin_module_types, builtin_modules
+from thymis_controller.modules.modules import LocalizedString, Module, english
 from thymis_controller.nix import NixError
 from thymis_controller.project import Project
 from thymis_controller.render import NIX_MODULE_HEADER, render_module
@@ -152,6 +152,7 @@ def test_builtin_modules_are_described():
     assert all(d["icon"] for d in described.values())
     custom = described["thymis_controller.modules.custom_nix.CustomNixModule"]
     assert "as typed" in custom["description"]
+    assert [d["type"] for d in builtin_module_descriptions()] == [m.type for m in builtin_modules()]
 
 
 def builtin(name):
@@ -196,3 +197,42 @@ def test_custom_nix_is_written_verbatim(tmp_path):
     project, path = project_and_path(tmp_path)
     code = 'services.openssh.enable = true; # "${as is}"'
     assert code in render_module(builtin("CustomNixModule"), {"nix_code": code}, 80, path, project)
+
+
+MIXED_API_SOURCE = '''
+import thymis_controller
+import thymis_controller.lib
+import thymis_controller.models
+import thymis_controller.project
+import thymis_controller.modules.modules as modules
+from thymis_controller.models import Setting
+from thymis_controller.nix import convert_python_value_to_nix
+
+
+class Language(modules.Module):
+    display_name = "Language"
+    # a current-API setting imported from thymis_controller.models (seen in public repositories)
+    language = Setting(
+        display_name=modules.LocalizedString(en="System language", de="Systemsprache"),
+        type=modules.SelectOneType(select_one=["en_US.UTF-8", "de_DE.UTF-8"]),
+        default="en_US.UTF-8",
+        order=50,
+    )
+
+    def write_nix_settings(self, f, path, module_settings: thymis_controller.models.ModuleSettings,
+                           priority: int, project: thymis_controller.project.Project):
+        language = module_settings.settings.get("language", self.language.default)
+        f.write(f"  i18n.defaultLocale = {convert_python_value_to_nix(language)};\\n")
+'''
+
+
+def test_mixed_api_module_from_public_repositories(tmp_path):
+    module = load_source(tmp_path, "sdk_mixed_api", MIXED_API_SOURCE)
+    try:
+        d = describe_module(module.Language())
+        assert d["settings"][0]["display_name"] == "System language" and d["settings"][0]["order"] == 50
+        project, path = project_and_path(tmp_path)
+        text = render_module(module.Language(), {"language": "de_DE.UTF-8"}, 80, path, project)
+        assert text == '  i18n.defaultLocale = "de_DE.UTF-8";\n'
+    finally:
+        sys.modules.pop("sdk_mixed_api", None)

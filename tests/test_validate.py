@@ -102,7 +102,8 @@ def test_flake_syntax_error_reports_line_and_column(tmp_path):
     report = validate_checkout(repo_builders.make_repo(tmp_path / "repo", flake=flake))
     text = detail(report, "flake")
     assert states(report)["flake"] == "failed"
-    assert text.startswith("flake.nix does not parse: flake.nix:4:14: syntax error")
+    assert text.startswith("flake.nix:4:14: syntax error, unexpected ';'")
+    assert "4|     broken = ;\n |              ^" in text  # Nix's excerpt, caret under the column
     assert str(tmp_path) not in text
 
 

@@ -71,8 +71,15 @@ def _ssh_error(lines: str, spec: RemoteSpec) -> FetchError | None:
     return None
 
 
-def classify(exc: BaseException, spec: RemoteSpec, auth: Auth, clock: Clock, ref: str | None) -> FetchError:
-    """The FetchError that explains ``exc``."""
+def _refused(ref: str | None) -> FetchError:
+    return FetchError("unknown_ref", f"The server refused to send {ref or 'the requested object'}: it does not have "
+                                     "that commit, or does not allow fetching a commit by id unless it is the tip "
+                                     "of a branch or tag; name a branch or tag instead")
+
+
+def classify(exc: BaseException, spec: RemoteSpec, auth: Auth, clock: Clock, ref: str | None,
+             wanted_commit: bool = False) -> FetchError:
+    """The FetchError that explains ``exc``; ``wanted_commit``: a commit id was asked for (after the ref listing)."""
     where = _where(spec)
     for e in _chain(exc):
         if isinstance(e, FetchError):
@@ -84,7 +91,8 @@ def classify(exc: BaseException, spec: RemoteSpec, auth: Auth, clock: Clock, ref
                               if spec.scheme in ("http", "https") else f"No git repository at {spec.url}")
         if isinstance(e, urllib3.exceptions.NameResolutionError) or isinstance(e, socket.gaierror):
             return FetchError("unreachable", f"Cannot resolve the host name {spec.host!r}")
-        if isinstance(e, urllib3.exceptions.ConnectTimeoutError):
+        if isinstance(e, urllib3.exceptions.ConnectTimeoutError) and not isinstance(
+                e, urllib3.exceptions.NewConnectionError):  # urllib3 derives "refused" from ConnectTimeoutError
             return FetchError("timeout", f"Could not connect to {where} within {clock.connect:g} s")
         if isinstance(e, (urllib3.exceptions.ReadTimeoutError, TimeoutError, socket.timeout)):
             return clock.timed_out()
@@ -108,9 +116,12 @@ def classify(exc: BaseException, spec: RemoteSpec, auth: Auth, clock: Clock, ref
             return FetchError("not_found", f"No git repository at {spec.url} (HTTP {code})")
         return FetchError("protocol", f"{spec.url} answered HTTP {code}")
     if re.search(r"not our ref|unadvertised object|want .* not valid|upload-pack: not", text):
-        return FetchError("unknown_ref", f"The server refused to send {ref or 'the requested object'}: it does not "
-                                         "allow fetching a commit by id unless it is the tip of a branch or tag; "
-                                         "name a branch or tag instead")
+        return _refused(ref)
+    if wanted_commit and isinstance(exc, GitProtocolError) and spec.scheme in ("http", "https"):
+        return _refused(ref)  # over HTTP the server's reason (stderr) is lost: it just hangs up
+    if "dubious ownership" in text:
+        return FetchError("protocol", f"git refuses to read {spec.path}: it belongs to another user "
+                                      "(see git's safe.directory setting)")
     if spec.scheme in ("ssh", "file"):
         found = _ssh_error(text, spec)
         if found:

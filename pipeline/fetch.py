@@ -7,13 +7,13 @@ nothing else.
 Mirror layout (a bare repository created by Dulwich):
 
 - ``refs/thymis/fetched/<sha>`` points at every commit fetched (tags peeled).
-  It keeps the commit reachable, so ``nix build`` (input URL from ``nix_url``:
-  ``git+file://<mirror>?ref=refs/thymis/fetched/<sha>&rev=<sha>``) and a later
-  gc can find it; dropping the ref is how a caller releases a commit. The
-  remote's own branches and tags are not mirrored.
+  It keeps the commit reachable, so it can be exported again and a later gc
+  can tell what is in use; dropping the ref is how a caller releases a commit.
+  The remote's own branches and tags are not mirrored.
 - the mirror is shallow (``shallow`` file lists the depth-1 boundary commits):
-  history behind a fetched commit is absent. Git and Nix need to know that
-  (see ``nix_url`` for the flake input URL that works with it).
+  history behind a fetched commit is absent. ``git --git-dir <mirror>`` copes
+  with that, Nix 2.8 does not: build from the exported checkout instead (see
+  ``nix_input_url``).
 - nothing about the remote is written to the mirror's config: no URL, no
   credentials.
 """
@@ -36,7 +36,7 @@ from .transport import Auth, Clock, FetchError, make_client
 from .urls import RemoteSpec, validate_ref
 
 __all__ = ["Auth", "ExportError", "FetchError", "FetchResult", "RemoteRefs", "export_tree", "fetch",
-           "fetched_ref", "ls_remote", "nix_url", "open_mirror"]
+           "fetched_ref", "ls_remote", "nix_input_url", "open_mirror"]
 
 FETCHED_PREFIX = b"refs/thymis/fetched/"
 Progress = Callable[[str, int, int], None]
@@ -62,14 +62,16 @@ def fetched_ref(commit: str) -> str:
     return (FETCHED_PREFIX + commit.encode()).decode()
 
 
-def nix_url(mirror: Path, commit: str) -> str:
-    """A Nix flake input URL for ``commit`` in ``mirror``.
+def nix_input_url(checkout: Path) -> str:
+    """The Nix flake input URL for an exported checkout (``export_tree``'s ``dest``): ``path:<dir>``.
 
-    The ref is required: Nix (2.8 tested) otherwise looks for ``refs/heads/master``
-    in a bare repository. Do not add ``shallow=1``: with it Nix walks the history
-    (for revCount) and fails on the shallow mirror.
+    Use this rather than ``git+file://<mirror>?rev=...``: the mirror is shallow and
+    Nix 2.8 (tested) cannot read a shallow repository through ``git+file`` (its
+    ``git fetch`` rejects refs at shallow roots; with ``shallow=1`` it then fails
+    walking the missing parents). The checkout is exactly the validated tree, and
+    Nix pins it by content (narHash) in flake.lock.
     """
-    return f"git+file://{Path(mirror).resolve()}?ref={fetched_ref(commit)}&rev={commit}"
+    return f"path:{Path(checkout).resolve()}"
 
 
 def open_mirror(mirror: Path) -> Repo:
@@ -197,14 +199,20 @@ def fetch(
             report.report("receiving", received, 0)
             return pack.write(data)
 
+        client = None
         try:
             client, path = make_client(spec, auth, clock)
-            heads = [sha for name, sha in repo.refs.as_dict(FETCHED_PREFIX[:-1]).items() if sha in repo.object_store]
+            heads = [sha for sha in repo.refs.as_dict(FETCHED_PREFIX[:-1]).values() if sha in repo.object_store]
             walker = repo.get_graph_walker(heads=heads)
             result = client.fetch_pack(path, want, walker, on_pack_data, progress=report.server_message,
                                        depth=1, ref_prefix=want.prefixes())
         except Exception as exc:
-            raise classify(exc, spec, auth, clock, want.ref) from None
+            wanted_commit = want.sha is not None and want.resolved == want.ref
+            raise classify(exc, spec, auth, clock, want.ref, wanted_commit) from None
+        finally:
+            if client is not None:
+                client.close()
+            clock.close_all()
         if received:
             report.report("indexing", 0, 0, force=True)
             pack.seek(0)
@@ -228,11 +236,16 @@ def ls_remote(spec: RemoteSpec, *, auth: Auth | None = None, connect_timeout: fl
     """All refs of the remote (ref -> id; annotated tags also as ``ref^{}`` -> commit), ``.head`` its HEAD target."""
     auth = auth or Auth()
     clock = Clock(connect_timeout, timeout)
+    client = None
     try:
         client, path = make_client(spec, auth, clock)
         answer = client.get_refs(path)
     except Exception as exc:
         raise classify(exc, spec, auth, clock, None) from None
+    finally:
+        if client is not None:
+            client.close()
+        clock.close_all()
     refs = RemoteRefs({name.decode(): sha.decode() for name, sha in answer.refs.items() if sha})
     head = (answer.symrefs or {}).get(b"HEAD")
     refs.head = head.decode() if head else None

@@ -10,9 +10,10 @@ Use from tests::
     from tests.gitserver import git_server  # the fixture (session-scoped)
 
     def test_x(git_server):
-        repo = git_server.make_repo("demo", {"README.md": "hello"})
+        name = git_server.new_name("demo")   # the server is shared: use fresh names
+        repo = git_server.make_repo(name, {"README.md": "hello"})
         sha = repo.commit({"a.txt": "more"}, message="second")
-        url = git_server.url("demo")          # http://127.0.0.1:PORT/demo.git
+        url = git_server.url(name)            # http://127.0.0.1:PORT/demo-1.git
 
 Or without pytest: ``with GitServer(root) as server: ...``.
 Repositories are created with the ``git`` CLI (fast-import), never with the code under test.
@@ -253,8 +254,12 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if self.headers.get("Content-Encoding"):
             env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
-        if self.headers.get("Git-Protocol"):
+        if self.headers.get("Git-Protocol") and owner.protocol_v2:
             env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
+        if repo in owner.stalled and _command(body) == "fetch":
+            owner.requests.append(Request(self.command, self.path, 0, "fetch"))
+            owner.released.wait(60)  # never answer (until the server stops)
+            return
         proc = subprocess.Popen(
             ["git", "http-backend"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=owner.log, env=env,
@@ -305,10 +310,15 @@ class _HTTPServer(ThreadingHTTPServer):
 class GitServer:
     """Serves every ``<name>.git`` under ``root`` at ``http://127.0.0.1:<port>/<name>.git``."""
 
-    def __init__(self, root: Path, *, allow_sha_in_want: bool = True) -> None:
+    def __init__(self, root: Path, *, allow_sha_in_want: bool = True, protocol_v2: bool = True) -> None:
+        """``protocol_v2=False`` makes the server speak only protocol v0 (v2 lets any commit be wanted)."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.allow_sha_in_want = allow_sha_in_want
+        self.protocol_v2 = protocol_v2
+        self.stalled: set[str] = set()  # repositories whose fetch requests are never answered
+        self.released = threading.Event()
+        self._names = itertools.count(1)
         self.auth: dict[str, tuple[str, str]] = {}
         self.requests: list[Request] = []
         self.log = None
@@ -325,6 +335,7 @@ class GitServer:
         return self
 
     def stop(self) -> None:
+        self.released.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -368,6 +379,13 @@ class GitServer:
             repo.commit(files, message, branch=branch)
         return repo
 
+    def new_name(self, prefix: str = "repo") -> str:
+        """A repository name not used yet on this server (the fixture is shared by many tests)."""
+        while True:
+            name = f"{prefix}-{next(self._names)}"
+            if not (self.root / f"{name}.git").exists():
+                return name
+
     def repo(self, name: str) -> Repo:
         return Repo(self.root / f"{name}.git", name)
 
@@ -377,6 +395,10 @@ class GitServer:
     def require_auth(self, name: str, username: str, password: str) -> None:
         """Make repository ``name`` answer 401 unless given these basic-auth credentials."""
         self.auth[name.removesuffix(".git")] = (username, password)
+
+    def stall(self, name: str) -> None:
+        """Advertise refs of ``name`` normally but never answer its fetch (pack) requests."""
+        self.stalled.add(name)
 
     def fetch_requests(self, name: str) -> int:
         """How many upload-pack fetch requests (pack negotiations/downloads) ``name`` answered."""

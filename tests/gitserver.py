@@ -29,6 +29,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -413,6 +414,38 @@ def closed_port_url(name: str = "nothing") -> str:
     return f"http://127.0.0.1:{port}/{name}.git"
 
 
+class GitDaemon:
+    """``git daemon`` serving ``root`` over git:// on a loopback port (protocol v2 capable)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.proc = subprocess.Popen(
+            ["git", "daemon", "--reuseaddr", "--listen=127.0.0.1", f"--port={self.port}", "--export-all",
+             "--informative-errors", f"--base-path={self.root}", str(self.root)],
+            env=git_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("git daemon did not start")
+                time.sleep(0.05)
+
+    def url(self, name: str) -> str:
+        return f"git://127.0.0.1:{self.port}/{name}.git"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
 class StuckServer:
     """A loopback port that accepts TCP connections (kernel backlog) and never answers."""
 
@@ -434,6 +467,14 @@ def git_server(tmp_path_factory: pytest.TempPathFactory):
     """A running GitServer for the whole session; give each test's repositories unique names."""
     with GitServer(tmp_path_factory.mktemp("git-server")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def git_daemon(git_server):
+    """git:// access to the repositories of ``git_server``."""
+    daemon = GitDaemon(git_server.root)
+    yield daemon
+    daemon.stop()
 
 
 @pytest.fixture

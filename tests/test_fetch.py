@@ -9,7 +9,9 @@ from dulwich.repo import Repo as DulwichRepo
 
 from pipeline.fetch import Auth, FetchError, export_tree, fetch, fetched_ref, ls_remote, nix_input_url
 from pipeline.urls import parse_remote_url
-from tests.gitserver import GitServer, closed_port_url, git_env, git_server, run_git, stuck_server  # noqa: F401
+from tests.gitserver import (  # noqa: F401 (fixtures)
+    GitServer, closed_port_url, git_daemon, git_env, git_server, run_git, stuck_server,
+)
 
 def spec_for(url: str, **kw):
     return parse_remote_url(url, **kw)
@@ -320,6 +322,23 @@ def test_local_repository(git_server, demo, tmp_path):
     fsck(tmp_path / "m.git")
     with pytest.raises(FetchError) as e:
         fetch(tmp_path / "x.git", spec_for(str(tmp_path / "nothing-here"), allow_local=True))
+    assert e.value.code == "not_found"
+
+
+def test_git_protocol(git_server, git_daemon, demo, tmp_path):
+    name, repo = demo
+    spec = spec_for(git_daemon.url(name))
+    assert fetch(tmp_path / "m.git", spec, "v1").commit == repo.rev("main")
+    result = fetch(tmp_path / "m.git", spec, "feature/x")
+    assert (result.commit, result.changed) == (repo.rev("feature/x"), True)
+    assert fetch(tmp_path / "m.git", spec, "feature/x").bytes_received == 0
+    fsck(tmp_path / "m.git")
+    assert ls_remote(spec).head == "refs/heads/main"
+    with pytest.raises(FetchError) as e:
+        fetch(tmp_path / "m.git", spec, "nope")
+    assert e.value.code == "unknown_ref"
+    with pytest.raises(FetchError) as e:
+        fetch(tmp_path / "m.git", spec_for(git_daemon.url("no-such-repo")))
     assert e.value.code == "not_found"
 
 

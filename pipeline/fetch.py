@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from tempfile import SpooledTemporaryFile
 
 from dulwich.objects import Commit, Tag
 from dulwich.repo import Repo
@@ -106,6 +105,39 @@ class _Progress:
             if found:
                 phase = found.group(1).decode().strip().lower()
                 self.report(phase, int(found.group(2)), int(found.group(3) or 0))
+
+
+class _PackSink:
+    """Writes received pack data straight into a new pack file of the mirror; ``commit`` indexes it
+    (resolving thin-pack deltas against the mirror's objects), ``abort`` drops it."""
+
+    def __init__(self, repo: Repo, report: _Progress) -> None:
+        self.store = repo.object_store
+        self.report = report
+        self.size = 0
+        self.file = None
+
+    def write(self, data: bytes) -> int:
+        if self.file is None:
+            self.file, self._commit, self._abort = self.store.add_pack()
+        self.file.write(data)
+        self.size += len(data)
+        self.report.report("receiving", self.size, 0)
+        return len(data)
+
+    def commit(self) -> None:
+        if self.file is not None:
+            self.report.report("indexing", 0, 0, force=True)
+            self.file = None
+            try:
+                self._commit()
+            except Exception as e:
+                raise FetchError("protocol", f"The received pack is invalid: {e}") from None
+
+    def abort(self) -> None:
+        if self.file is not None:
+            self.file = None
+            self._abort()
 
 
 class _Want:
@@ -190,33 +222,24 @@ def fetch(
     repo = open_mirror(mirror)
     clock = Clock(connect_timeout, transfer_timeout)
     want = _Want(ref, repo)
-    received = 0
-    with repo, SpooledTemporaryFile(max_size=16 << 20, prefix="incoming-", dir=repo.object_store.path) as pack:
-
-        def on_pack_data(data: bytes) -> int:
-            nonlocal received
-            received += len(data)
-            report.report("receiving", received, 0)
-            return pack.write(data)
-
+    sink = _PackSink(repo, report)
+    with repo:
         client = None
         try:
             client, path = make_client(spec, auth, clock)
             heads = [sha for sha in repo.refs.as_dict(FETCHED_PREFIX[:-1]).values() if sha in repo.object_store]
             walker = repo.get_graph_walker(heads=heads)
-            result = client.fetch_pack(path, want, walker, on_pack_data, progress=report.server_message,
+            result = client.fetch_pack(path, want, walker, sink.write, progress=report.server_message,
                                        depth=1, ref_prefix=want.prefixes())
         except Exception as exc:
+            sink.abort()
             wanted_commit = want.sha is not None and want.resolved == want.ref
             raise classify(exc, spec, auth, clock, want.ref, wanted_commit) from None
         finally:
             if client is not None:
                 client.close()
             clock.close_all()
-        if received:
-            report.report("indexing", 0, 0, force=True)
-            pack.seek(0)
-            repo.object_store.add_thin_pack(pack.read, None)
+        sink.commit()
         if not want.present:
             repo.update_shallow(result.new_shallow, result.new_unshallow)
         if want.sha not in repo.object_store:
@@ -228,7 +251,7 @@ def fetch(
     if resolved == "HEAD":
         resolved = (result.symrefs or {}).get(b"HEAD", b"HEAD").decode()
     report.report("done", 1, 1, force=True)
-    return FetchResult(commit.decode(), resolved, new, received)
+    return FetchResult(commit.decode(), resolved, new, sink.size)
 
 
 def ls_remote(spec: RemoteSpec, *, auth: Auth | None = None, connect_timeout: float = 15,

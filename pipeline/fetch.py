@@ -149,9 +149,10 @@ class _Want:
         self.sha: bytes | None = None
         self.resolved: str | None = None
         self.present = False
+        self.by_commit = ref is not None and _HEX40.fullmatch(ref.encode()) is not None
 
     def prefixes(self) -> list[bytes]:
-        if self.ref is None or _HEX40.fullmatch(self.ref.encode()):
+        if self.ref is None or self.by_commit:
             return [b"HEAD"]
         if self.ref.startswith("refs/"):
             return [self.ref.encode()]
@@ -165,7 +166,7 @@ class _Want:
             if self.sha is None:
                 raise FetchError("unknown_ref", "The remote repository has no default branch (HEAD): "
                                  "it may be empty; name a branch or tag")
-        elif _HEX40.fullmatch(ref.encode()):
+        elif self.by_commit:
             self.sha, self.resolved = ref.encode(), ref
         else:
             for name in self.prefixes():
@@ -233,7 +234,7 @@ def fetch(
                                        depth=1, ref_prefix=want.prefixes())
         except Exception as exc:
             sink.abort()
-            wanted_commit = want.sha is not None and want.resolved == want.ref
+            wanted_commit = want.sha is not None and want.by_commit
             raise classify(exc, spec, auth, clock, want.ref, wanted_commit) from None
         finally:
             if client is not None:

@@ -223,7 +223,11 @@ class TcpClient(TCPGitClient):
 
     def _connect(self, cmd: bytes, path, protocol_version=None):
         clock = self._clock
-        sock = socket.create_connection((self._host, self._port), timeout=min(clock.connect, clock.remaining()))
+        try:
+            sock = socket.create_connection((self._host, self._port), timeout=min(clock.connect, clock.remaining()))
+        except TimeoutError:
+            raise FetchError("timeout", f"Could not connect to {self._host}:{self._port} "
+                                        f"within {clock.connect:g} s") from None
         sock.settimeout(None)
         conn = TimedConn(sock.fileno(), sock.sendall, sock.close, clock, clock.connect)
         proto = Protocol(conn.read, conn.write, conn.close, report_activity=self._report_activity)
@@ -267,7 +271,7 @@ class SshVendor(SSHVendor):
 
 
 class LocalClient(TraditionalGitClient):
-    """A local repository, served by ``git upload-pack`` in a child process."""
+    """A local repository (bare, or a working tree's), served by ``git upload-pack`` in a child process."""
 
     def __init__(self, clock: Clock) -> None:
         super().__init__()
@@ -280,7 +284,7 @@ class LocalClient(TraditionalGitClient):
             raise FetchError("not_found", f"No git repository at {path}: no such directory")
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
         env.update(GIT_PROTOCOL="version=2", GIT_CONFIG_NOSYSTEM="1")
-        conn = ChildConn(["git", "upload-pack", "--strict", path], self._clock, self._clock.connect, env)
+        conn = ChildConn(["git", "upload-pack", path], self._clock, self._clock.connect, env)
         proto = Protocol(conn.read, conn.write, conn.close, report_activity=self._report_activity)
         return proto, conn.can_read, conn.stderr
 

@@ -323,6 +323,20 @@ def test_local_repository(git_server, demo, tmp_path):
     with pytest.raises(FetchError) as e:
         fetch(tmp_path / "x.git", spec_for(str(tmp_path / "nothing-here"), allow_local=True))
     assert e.value.code == "not_found"
+    (tmp_path / "empty-dir").mkdir()
+    with pytest.raises(FetchError) as e:
+        fetch(tmp_path / "x.git", spec_for(str(tmp_path / "empty-dir"), allow_local=True))
+    assert e.value.code == "not_found"
+
+
+def test_local_working_tree(tmp_path):
+    work = tmp_path / "work"
+    run_git("init", "--quiet", "--initial-branch", "dev", work)
+    (work / "flake.nix").write_text("{ outputs = _: { }; }\n")
+    run_git("-C", work, "add", "flake.nix")
+    run_git("-C", work, "commit", "--quiet", "-m", "first")
+    result = fetch(tmp_path / "m.git", spec_for(f"file://{work}", allow_local=True))
+    assert (result.commit, result.resolved_ref) == (run_git("-C", work, "rev-parse", "HEAD"), "refs/heads/dev")
 
 
 def test_git_protocol(git_server, git_daemon, demo, tmp_path):

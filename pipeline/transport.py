@@ -102,6 +102,13 @@ class Clock:
         return FetchError("timeout", f"The server accepted the connection but did not answer within {self.connect:g} s")
 
 
+def _readable(fd: int, timeout: float) -> bool:
+    """Whether ``fd`` has data (or EOF) within ``timeout`` seconds; poll, not select: fds may exceed 1024."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    return bool(poller.poll(max(0, math.ceil(timeout * 1000))))
+
+
 class TimedConn:
     """Blocking reads from a file descriptor, each bounded by the clock; closes the peer on timeout."""
 
@@ -121,8 +128,7 @@ class TimedConn:
             limit, error = self.clock.remaining(), self.clock.expired
         else:
             limit, error = min(self.first_wait, self.clock.remaining()), self.clock.no_answer
-        readable, _, _ = select.select([self.fd], [], [], limit)
-        if not readable:
+        if not _readable(self.fd, limit):
             self.on_timeout()
             raise error()
 
@@ -141,8 +147,7 @@ class TimedConn:
         return bytes(out)
 
     def can_read(self) -> bool:
-        readable, _, _ = select.select([self.fd], [], [], 0)
-        return bool(readable)
+        return _readable(self.fd, 0)
 
     def close(self) -> None:
         if not self.closed:

@@ -15,7 +15,15 @@ Use from tests::
         sha = repo.commit({"a.txt": "more"}, message="second")
         url = git_server.url(name)            # http://127.0.0.1:PORT/demo-1.git
 
-Or without pytest: ``with GitServer(root) as server: ...``.
+Or without pytest: ``with GitServer(root) as server: ...`` (or ``.start()``/``.stop()``).
+
+Also here: ``server.require_auth(name, user, token)`` (HTTP basic auth per
+repository), ``server.remove_repo(name)``, ``server.stall(name)`` (never answer
+its pack requests), ``server.requests`` / ``server.fetch_requests(name)`` (what
+was asked), the ``git_daemon`` fixture (the same repositories over git://),
+``stuck_server`` (accepts TCP, never answers) and ``closed_port_url()``.
+File values for ``make_repo``/``commit``: str/bytes, ``Executable``, ``Symlink``, ``Submodule``.
+To share the fixtures, a conftest may say ``pytest_plugins = ["tests.gitserver"]``.
 Repositories are created with the ``git`` CLI (fast-import), never with the code under test.
 """
 

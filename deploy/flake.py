@@ -10,7 +10,9 @@ import fcntl
 import hashlib
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -111,12 +113,26 @@ def _remove_empty_dirs(project_dir: Path) -> None:
 
 
 def _run_lock(project_dir: Path) -> None:
-    proc = subprocess.run(["nix", "flake", "lock", str(project_dir)], cwd=project_dir, capture_output=True,
-                          text=True, timeout=600)
-    if proc.returncode != 0:
-        lines = [line for line in proc.stderr.splitlines()
-                 if line.strip() and not line.startswith("warning: Git tree")]
-        raise LockError("nix flake lock failed: " + "\n".join(lines[-20:]))
+    """Update flake.lock with ``nix flake lock``.
+
+    The lock only depends on flake.nix (the root node records inputs, nothing of the project's own tree),
+    so it runs on a scratch copy of flake.nix and flake.lock: nix then does not copy every module file of
+    the project into the store just to lock it, which took seconds for a few thousand files.
+    """
+    with tempfile.TemporaryDirectory(prefix=".lock-", dir=project_dir.parent) as scratch:
+        scratch_dir = Path(scratch)
+        shutil.copyfile(project_dir / "flake.nix", scratch_dir / "flake.nix")
+        if (project_dir / "flake.lock").exists():
+            shutil.copyfile(project_dir / "flake.lock", scratch_dir / "flake.lock")
+        proc = subprocess.run(["nix", "flake", "lock", f"path:{scratch_dir}"], cwd=scratch_dir,
+                              capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            lines = [line for line in proc.stderr.splitlines() if line.strip()]
+            raise LockError("nix flake lock failed: " + "\n".join(lines[-20:]))
+        new_lock = (scratch_dir / "flake.lock").read_bytes()
+    target = project_dir / "flake.lock"
+    if not target.exists() or target.read_bytes() != new_lock:
+        target.write_bytes(new_lock)
 
 
 _DEVICE_LINE = re.compile(r'^      ("(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_\'-]*) = nixpkgs\.lib\.nixosSystem \{$')
@@ -273,8 +289,6 @@ def _write(repo: Repo, project_dir: Path, rendered: RenderedProject, *, lock: bo
     lock_seconds = 0.0
     lock_path = project_dir / "flake.lock"
     if lock and ("flake.nix" in changes or not lock_path.exists() or "flake.lock" not in indexed):
-        _store_objects(repo, objects)  # nix reads the tree through git
-        objects = []
         old_lock = lock_path.read_bytes() if lock_path.exists() else None
         started = time.monotonic()
         _run_lock(project_dir)
@@ -282,9 +296,9 @@ def _write(repo: Repo, project_dir: Path, rendered: RenderedProject, *, lock: bo
         new_lock = lock_path.read_bytes()
         if new_lock != old_lock or "flake.lock" not in indexed:
             changes["flake.lock"] = "added" if "flake.lock" not in indexed else "changed"
-        index = repo.open_index()  # nix added flake.lock as intent-to-add: stage its content
-        _stage_data(index, project_dir, "flake.lock", new_lock, objects)
-        index.write()
+        if "flake.lock" in changes:
+            _stage_data(index, project_dir, "flake.lock", new_lock, objects)
+            index.write()
 
     trees = MemoryObjectStore()
     tree = commit_tree(trees, index.iterobjects())

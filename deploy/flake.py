@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dulwich.errors import NotGitRepository
 from dulwich.index import cleanup_mode, commit_tree, index_entry_from_stat
 from dulwich.object_store import MemoryObjectStore
 from dulwich.objects import Blob
@@ -83,7 +84,7 @@ def head_commit(project_dir: Path) -> str | None:
     """The project's HEAD commit (hex), or None before the first generation."""
     try:
         repo = Repo(str(project_dir))
-    except Exception:  # noqa: BLE001 - not a repository yet
+    except NotGitRepository:
         return None
     try:
         return repo.head().decode()

@@ -43,9 +43,12 @@ def test_generate_commit_build_priorities(tmp_path, standins):
                       'settings.color = lib.mkOverride 80 "device-red";\n'
                       'settings.size = lib.mkOverride 80 "device-small";\n'
                       'settings.list = [ "from-device" ];\n'
+                      'settings.forced = "device-plain";\n'
+                      'settings.when = lib.mkIf (config.settings.color == "device-red") "color-is-red";\n'
                       f'settings.unique = "{tmp_path}";'),  # a new system: something to build
                   tagged("office", 'settings.color = lib.mkOverride 90 "tag-blue";\n'
                                    'settings.size = lib.mkOverride 50 "tag-large";\n'
+                                   'settings.forced = lib.mkForce "tag-forced";\n'
                                    'settings.list = [ "from-tag" ];'))
     result = generate_project(project, devices=[dev1], inputs=[], thymis_url=standins.thymis_url)
     assert result.changed
@@ -65,6 +68,8 @@ def test_generate_commit_build_priorities(tmp_path, standins):
     assert config["settings"]["color"] == "device-red"      # device (80) beats tag (90)
     assert config["settings"]["size"] == "tag-large"        # tag at 50 beats device (80)
     assert sorted(config["settings"]["list"]) == ["from-device", "from-tag"]
+    assert config["settings"]["forced"] == "tag-forced"     # mkForce (50) beats a plain definition (100)
+    assert config["settings"]["when"] == "color-is-red"     # mkIf reads the merged config
     assert config["networking"]["hostName"] == "dev1"
     assert config["thymis"]["base"] == "thymis-standin"     # the thymis device module is in
     assert built.drv_path.endswith(".drv") and built.duration > 0

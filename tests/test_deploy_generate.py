@@ -93,7 +93,9 @@ def test_regenerate_is_idempotent_and_changes_only_one_device(tmp_path, standins
     assert again.changed is False and again.commit == first.commit and again.files_changed == []
     assert head_commit(project) == first.commit
 
+    untouched = {p: (project / p).stat().st_mtime_ns for p in (f"hosts/dev1/{MOD}.nix", "flake.nix", "flake.lock")}
     changed = generate_project(project, devices=devices("xl"), inputs=[], thymis_url=standins.thymis_url)
+    assert {p: (project / p).stat().st_mtime_ns for p in untouched} == untouched  # not rewritten
     assert changed.changed and changed.commit != first.commit
     assert changed.files_changed == [f"hosts/dev2/{MOD}.nix"]
     assert changed_paths(project, first.commit, changed.commit) == {f"hosts/dev2/{MOD}.nix"}

@@ -56,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     from views import register_views
     register_views(app)
 
+    import deploy.jobs  # noqa: F401 - registers the build and deploy job handlers
     import pipeline.fetch_job  # noqa: F401 - registers the fetch job handler
 
     runner = JobRunner(settings, threads=settings.job_threads)

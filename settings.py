@@ -18,6 +18,8 @@ class Settings:
     allow_local_repositories: bool = False
     ssh_key: Path | None = None
     system_profile: Path = Path("/nix/var/nix/profiles/system")
+    thymis_flake_url: str = ""               # provides nixosModules.thymis-device and nixpkgs to device builds
+    deploy_parallel: int = 4
     job_threads: int = 2
     start_job_worker: bool = True
     fetch_connect_timeout: float = 15.0
@@ -36,6 +38,14 @@ class Settings:
     def checkouts_path(self) -> Path:
         return self.project_path / "checkouts"
 
+    @property
+    def project_dir(self) -> Path:
+        return self.project_path / "project"
+
+    @property
+    def ssh_dir(self) -> Path:
+        return self.project_path / "ssh"
+
     def mirror_path(self, name: str) -> Path:
         return self.repos_path / f"{name}.git"
 
@@ -53,6 +63,12 @@ def _env_path(name: str) -> Path | None:
     return Path(value) if value else None
 
 
+def default_thymis_flake_url() -> str:
+    """This project's own flake (it provides the device base module), wherever the code is installed."""
+    root = Path(__file__).resolve().parent
+    return f"path:{root}" if (root / "flake.nix").exists() else ""
+
+
 def _is_cli_command() -> bool:
     """`flask --app app repos ...` runs its own job in the foreground; only servers start the worker."""
     return os.environ.get("FLASK_RUN_FROM_CLI") == "true" and "run" not in sys.argv[1:]
@@ -67,6 +83,8 @@ def load_settings(overrides: dict | None = None) -> Settings:
         "allow_local_repositories": _env_bool("THYMIS_ALLOW_LOCAL_REPOSITORIES", False),
         "ssh_key": _env_path("THYMIS_SSH_KEY"),
         "system_profile": Path(os.environ.get("THYMIS_SYSTEM_PROFILE", "/nix/var/nix/profiles/system")),
+        "thymis_flake_url": os.environ.get("THYMIS_FLAKE_URL") or default_thymis_flake_url(),
+        "deploy_parallel": int(os.environ.get("THYMIS_DEPLOY_PARALLEL", "4")),
         "job_threads": int(os.environ.get("THYMIS_JOB_THREADS", "2")),
         "start_job_worker": not _is_cli_command(),
     }

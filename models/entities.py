@@ -1,7 +1,7 @@
 """The controller's tables."""
 from __future__ import annotations
 
-from peewee import (AutoField, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField,
+from peewee import (AutoField, BooleanField, CharField, DateTimeField, FloatField, ForeignKeyField, IntegerField,
                     TextField)
 
 from models.db import BaseModel, JSONField, utcnow
@@ -48,6 +48,7 @@ class Job(BaseModel):
     log = TextField(default="")
     error = TextField(null=True)
     worker = CharField(null=True)            # "<host>:<pid>" of the process running it
+    parent = ForeignKeyField("self", null=True, on_delete="SET NULL", backref="children")
     created_at = DateTimeField(default=utcnow)
     started_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
@@ -105,3 +106,22 @@ class DeviceTag(BaseModel):
 
 
 CONFIG_MODELS = [Tag, Device, DeviceTag]
+
+
+class Deployment(BaseModel):
+    """One build, deploy or rollback of a device: what was built from which project revision, and how it went."""
+    id = AutoField()
+    device = ForeignKeyField(Device, null=True, on_delete="SET NULL", backref="deployments")
+    device_name = CharField()
+    kind = CharField()                       # build, deploy, rollback
+    job = ForeignKeyField(Job, null=True, on_delete="SET NULL")
+    project_commit = CharField(null=True)
+    store_path = CharField(null=True)
+    state = CharField(default="running")     # running, succeeded, failed, rolled-back
+    error = TextField(null=True)
+    started_at = DateTimeField(default=utcnow)
+    finished_at = DateTimeField(null=True)
+    duration = FloatField(null=True)
+
+
+DEPLOY_MODELS = [Deployment]

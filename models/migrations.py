@@ -5,6 +5,13 @@ from models.db import database
 from models import entities as e
 
 
+def add_column(db, table: str, column: str, definition: str) -> None:
+    """Add a column to an existing table (a fresh database already has it: tables are created from the models)."""
+    existing = {row[1] for row in db.execute_sql(f"PRAGMA table_info({table})").fetchall()}
+    if column not in existing:
+        db.execute_sql(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+
 def _initial(db):
     db.create_tables(e.ALL_MODELS)
     # At most one unfinished job per repository, enforced by the database itself.
@@ -18,7 +25,12 @@ def _devices_and_tags(db):
     db.create_tables(e.CONFIG_MODELS)
 
 
-MIGRATIONS = [_initial, _devices_and_tags]
+def _deployments(db):
+    db.create_tables(e.DEPLOY_MODELS)
+    add_column(db, "job", "parent_id", "INTEGER REFERENCES job (id) ON DELETE SET NULL")
+
+
+MIGRATIONS = [_initial, _devices_and_tags, _deployments]
 
 
 def migrate() -> int:

@@ -37,8 +37,14 @@ def app_factory(tmp_path, announced):
 
 
 @pytest.fixture
-def app(app_factory):
-    return app_factory()
+def app_config():
+    """Extra settings for the `app` fixture; a test module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def app(app_factory, app_config):
+    return app_factory(**app_config)
 
 
 @pytest.fixture

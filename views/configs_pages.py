@@ -8,7 +8,8 @@ from configs.catalog import available_modules, grouped
 from configs.effective import effective_configuration
 from configs.forms import change_rows, read_settings
 from errors import InputError
-from models import Device, Tag
+from deploy import service as deploy_service
+from models import Device, Job, Tag
 
 blueprint = Blueprint("configs", __name__)
 KINDS = {
@@ -42,11 +43,19 @@ def _detail_page(kind: dict, row, form=None, error=None, status=200):
     catalog = available_modules()
     tags = service.device_tags(row) if kind["kind"] == "device" else []
     cards = [_card(kind, row, module, catalog) for module in row.modules]
+    deploy_context = _deploy_context(kind, row)
     return render_template("config_detail.html", k=kind, row=row, form=form or {}, error=error, cards=cards,
                            groups=grouped(catalog), used={m["type"] for m in row.modules},
                            all_tags=list(Tag.select().order_by(Tag.priority, Tag.name)), tags=tags,
                            effective=effective_configuration(row, catalog) if kind["kind"] == "device" else None,
-                           warnings=service.unavailable_warnings(row.modules, catalog)), status
+                           warnings=service.unavailable_warnings(row.modules, catalog), **deploy_context), status
+
+
+def _deploy_context(kind: dict, row) -> dict:
+    subject = row.name if kind["kind"] == "device" else f"tag:{row.name}"
+    job = Job.select().where(Job.subject == subject, Job.parent.is_null()).order_by(Job.id.desc()).first()
+    deployments = deploy_service.generations(row.name) if kind["kind"] == "device" else []
+    return {"device_job": job, "deployments": deployments}
 
 
 def _card(kind, row, module, catalog, values=None, error=None, message=None, index=None):

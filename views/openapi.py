@@ -14,6 +14,7 @@ def _json(schema, description="OK"):
 
 ERRORS = {code: _json(_ref("Error"), text) for code, text in
           (("401", "not authenticated"), ("404", "unknown name"), ("409", "conflict"), ("422", "invalid input"))}
+ACCEPTED = _json({"type": "object", "properties": {"job_id": {"type": "integer"}}}, "started; follow /api/jobs/{id}")
 NAME = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
 
 def _collection(plural: str, schema: str) -> dict:
@@ -77,6 +78,13 @@ DOCUMENT = {
                 "description": {"type": ["string", "null"]}, "category": {"type": ["string", "null"]},
                 "icon": {"type": ["string", "null"]}, "source": {"type": "string"},
                 "settings": {"type": "array", "items": {"type": "object"}}}},
+            "Deployment": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "kind": {"enum": ["build", "deploy", "rollback"]},
+                "state": {"enum": ["running", "succeeded", "failed", "rolled-back"]},
+                "project_commit": {"type": ["string", "null"]}, "store_path": {"type": ["string", "null"]},
+                "error": {"type": ["string", "null"]}, "job_id": {"type": ["integer", "null"]},
+                "started_at": {"type": "string"}, "finished_at": {"type": ["string", "null"]},
+                "duration": {"type": ["number", "null"]}}},
             "Job": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "kind": {"type": "string"},
                 "state": {"enum": ["queued", "running", "succeeded", "failed"]},
@@ -108,6 +116,18 @@ DOCUMENT = {
         "/api/modules": {"get": {"responses": {"200": _json({"type": "array", "items": _ref("Module")}), **ERRORS}}},
         **_collection("devices", "Device"),
         **_collection("tags", "Tag"),
+        **{f"/api/devices/{{name}}/{action}": {"parameters": NAME, "post": {"responses": {"202": ACCEPTED, **ERRORS}}}
+           for action in ("build", "deploy")},
+        "/api/devices/{name}/rollback": {"parameters": NAME, "post": {
+            "requestBody": {"content": {"application/json": {"schema": {"type": "object", "required": ["store_path"],
+                            "properties": {"store_path": {"type": "string"}}}}}},
+            "responses": {"202": ACCEPTED, **ERRORS}}},
+        "/api/devices/{name}/generations": {"parameters": NAME, "get": {"responses": {
+            "200": _json({"type": "array", "items": _ref("Deployment")}), **ERRORS}}},
+        "/api/devices/{name}/preview": {"parameters": NAME, "get": {"responses": {
+            "200": _json({"type": "object", "properties": {"files": {"type": "object"}, "diff": {"type": "string"},
+                                                           "against": {"type": ["string", "null"]}}}), **ERRORS}}},
+        "/api/tags/{name}/deploy": {"parameters": NAME, "post": {"responses": {"202": ACCEPTED, **ERRORS}}},
         "/api/jobs/{id}": {
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
             "get": {"responses": {"200": _json(_ref("Job")), **ERRORS}},

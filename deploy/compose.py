@@ -1,0 +1,86 @@
+"""From the database to the deploy library's inputs: device configurations with rendered module files.
+
+Module bodies come from each module's write_nix_settings, run in the sandbox subprocess (external code never
+runs in the web process). Repositories reach the flake as inputs pinned to their active, validated commit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from configs.catalog import available_modules
+from configs.service import DEVICE_PRIORITY, device_tags
+from deploy.model import DeviceConfig, FlakeInput, ModuleFile
+from models import CommitValidation, ControllerSetting, Device, Repository
+from pipeline.fetch import nix_input_url
+from pipeline.sandbox import render
+
+CORE_MODULE = "thymis_controller.modules.thymis.ThymisDevice"
+SYSTEMS = {"generic-aarch64": "aarch64-linux", "raspberry-pi-4": "aarch64-linux"}
+THYMIS_CHOICE_KEY = "thymis_input"
+
+
+@dataclass
+class Composition:
+    devices: list[DeviceConfig]
+    inputs: list[FlakeInput]
+    checkouts: list
+    skipped: list[str] = field(default_factory=list)     # modules left out because they are unavailable
+
+
+def flake_inputs(settings) -> tuple[list[FlakeInput], list]:
+    inputs, checkouts = [], []
+    for repo in Repository.select().where(Repository.active_commit.is_null(False)).order_by(Repository.name):
+        checkout = settings.checkout_root(repo.name) / repo.active_commit
+        if not checkout.is_dir():
+            continue
+        validation = CommitValidation.get_or_none(CommitValidation.repository == repo,
+                                                  CommitValidation.commit == repo.active_commit)
+        has_thymis = bool(validation and (validation.flake or {}).get("has_thymis_input"))
+        inputs.append(FlakeInput(name=repo.name, url=nix_input_url(checkout), has_thymis_input=has_thymis))
+        checkouts.append(checkout)
+    return inputs, checkouts
+
+
+def thymis_choice() -> str | None:
+    row = ControllerSetting.get_or_none(ControllerSetting.key == THYMIS_CHOICE_KEY)
+    return row.value if row else None
+
+
+def _system(modules: list[dict]) -> str:
+    core = next((m for m in modules if m["type"] == CORE_MODULE), None)
+    return SYSTEMS.get((core or {}).get("settings", {}).get("device_type"), "x86_64-linux")
+
+
+def compose(settings) -> Composition:
+    """Every device with its own and its tags' module files, rendered in one sandbox run.
+
+    Always all devices: the generated project holds every device, and files of devices left out are deleted.
+    """
+    catalog = available_modules()
+    inputs, checkouts = flake_inputs(settings)
+    query = Device.select().order_by(Device.name)
+    plans, requests, index = [], [], {}
+    skipped = []
+    for device in query:
+        sources = [("device", DEVICE_PRIORITY, f"hosts/{device.name}", device.modules)]
+        sources += [(f"tag-{t.name}", t.priority, f"tags/{t.name}", t.modules) for t in device_tags(device)]
+        wanted, all_modules = [], []
+        for owner, priority, path, modules in sources:
+            all_modules += modules
+            for module in modules:
+                if module["type"] not in catalog:
+                    skipped.append(f"{module['type']} on {owner.replace('tag-', 'tag ')} (no longer available)")
+                    continue
+                key = (owner if owner != "device" else f"device-{device.name}", module["type"])
+                if key not in index:
+                    index[key] = len(requests)
+                    requests.append({"module_type": module["type"], "settings": module["settings"],
+                                     "priority": priority, "path": path})
+                wanted.append((owner, module["type"], index[key]))
+        plans.append((device, wanted, _system(device.modules)))
+    bodies = render(checkouts, requests) if requests else []
+    devices = [DeviceConfig(name=device.name, target=device.target, system=system,
+                            files=[ModuleFile(owner=owner, module_type=module_type, body=bodies[i])
+                                   for owner, module_type, i in wanted])
+               for device, wanted, system in plans]
+    return Composition(devices=devices, inputs=inputs, checkouts=checkouts, skipped=sorted(set(skipped)))

@@ -1,0 +1,160 @@
+"""Jobs that generate the project, build devices, activate them, deploy a tag's devices and roll back."""
+from __future__ import annotations
+
+from deploy.activate import ActivationError, rollback
+from deploy.build import BuildError, build
+from deploy.compose import compose, thymis_choice
+from deploy.flake import GenerationError, LockError, generate_project
+from deploy.hosts import CopyError, SshOptions, TargetError
+from deploy.many import DeployTarget, deploy_device, deploy_many, summary
+from jobs import handler
+from jobs.context import JobContext
+from jobs.queue import finish as finish_job, worker_id
+from models import Deployment, Device, DeviceTag, Job, Tag, utcnow
+from pipeline.sandbox import SandboxError
+
+BUILD, DEPLOY, DEPLOY_TAG, DEPLOY_CHILD, ROLLBACK = "build", "deploy", "deploy-tag", "deploy-device", "rollback"
+DEVICE_JOB_KINDS = (BUILD, DEPLOY, DEPLOY_CHILD, ROLLBACK)
+
+
+class JobFailed(Exception):
+    pass
+
+
+class DeviceFailure(Exception):
+    """A deploy outcome that was not ok, carried to the record keeping."""
+
+    def __init__(self, message: str, rolled_back_to: str | None = None):
+        super().__init__(message)
+        self.rolled_back_to = rolled_back_to
+
+
+EXPECTED_FAILURES = (GenerationError, LockError, BuildError, SandboxError, ActivationError, CopyError, TargetError,
+                     DeviceFailure)
+
+
+def ssh_options(settings) -> SshOptions:
+    """The controller's key for devices and its own known-hosts file: new hosts are trusted on first use,
+    a changed host key is refused."""
+    key = settings.ssh_key or settings.ssh_dir / "id_ed25519"
+    return SshOptions(key_file=key if key.exists() else None, known_hosts_file=settings.ssh_dir / "known_hosts",
+                      strict_host_key_checking="accept-new")
+
+
+def generate(ctx) -> str:
+    settings = ctx.settings
+    if not settings.thymis_flake_url:
+        raise GenerationError("no thymis flake is configured: set THYMIS_FLAKE_URL to the flake that provides "
+                              "nixosModules.thymis-device")
+    ctx.progress("generating", force=True)
+    composition = compose(settings)
+    for note in composition.skipped:
+        ctx.log(f"left out: {note}")
+    settings.ssh_dir.mkdir(mode=0o700, exist_ok=True)
+    result = generate_project(settings.project_dir, devices=composition.devices, inputs=composition.inputs,
+                              thymis_url=settings.thymis_flake_url, thymis_from=thymis_choice())
+    ctx.log(f"project {result.commit[:7]}: {result.message if result.changed else 'unchanged'}")
+    return result.commit
+
+
+def _record(ctx, device_name: str, kind: str, **fields) -> Deployment:
+    device = Device.get_or_none(Device.name == device_name)
+    return Deployment.create(device=device, device_name=device_name, kind=kind, job=ctx.job_id, **fields)
+
+
+def _finish(record: Deployment, state: str, **fields) -> None:
+    Deployment.update(state=state, finished_at=utcnow(), **fields).where(Deployment.id == record.id).execute()
+
+
+def _run(ctx, kind: str, work) -> None:
+    """Record one device operation; expected failures end the job with their message, kept on the record."""
+    name = ctx.payload["device"]
+    record = _record(ctx, name, kind)
+    try:
+        fields = work(record)
+    except EXPECTED_FAILURES as exc:
+        state = "rolled-back" if getattr(exc, "rolled_back_to", None) else "failed"
+        _finish(record, state, error=str(exc))
+        raise JobFailed(str(exc)) from None
+    _finish(record, "succeeded", **fields)
+
+
+def _target(ctx) -> DeployTarget:
+    device = Device.get(Device.name == ctx.payload["device"])
+    return DeployTarget(name=device.name, target=device.target, profile=str(ctx.settings.system_profile))
+
+
+@handler(BUILD)
+def build_job(ctx) -> None:
+    def work(record):
+        commit = generate(ctx)
+        Deployment.update(project_commit=commit).where(Deployment.id == record.id).execute()
+        result = build(ctx.settings.project_dir, commit, ctx.payload["device"], ctx)
+        ctx.log(f"built {result.store_path} in {result.duration:.1f} s")
+        return {"store_path": result.store_path, "duration": result.duration}
+    _run(ctx, "build", work)
+
+
+def _outcome_fields(outcome) -> dict:
+    return {"store_path": outcome.build.store_path if outcome.build else None,
+            "duration": outcome.build.duration if outcome.build else None}
+
+
+@handler(DEPLOY)
+def deploy_job(ctx) -> None:
+    def work(record):
+        commit = generate(ctx)
+        Deployment.update(project_commit=commit).where(Deployment.id == record.id).execute()
+        outcome = deploy_device(ctx.settings.project_dir, commit, _target(ctx), ctx, ssh=ssh_options(ctx.settings))
+        fields = _outcome_fields(outcome)
+        if not outcome.ok:
+            Deployment.update(**fields).where(Deployment.id == record.id).execute()
+            raise DeviceFailure(outcome.error, outcome.rolled_back_to)
+        ctx.log(outcome.activation.message)
+        return fields
+    _run(ctx, "deploy", work)
+
+
+@handler(ROLLBACK)
+def rollback_job(ctx) -> None:
+    def work(record):
+        target = _target(ctx)
+        result = rollback(target.target, ctx.payload["store_path"], ctx, profile=target.profile,
+                          ssh=ssh_options(ctx.settings))
+        ctx.log(result.message)
+        return {"store_path": result.store_path}
+    _run(ctx, "rollback", work)
+
+
+@handler(DEPLOY_TAG)
+def deploy_tag_job(ctx) -> None:
+    """Deploy every device with the tag, in parallel up to the limit, one child job per device."""
+    tag = Tag.get(Tag.name == ctx.payload["tag"])
+    devices = list(Device.select().join(DeviceTag).where(DeviceTag.tag == tag).order_by(Device.name))
+    if not devices:
+        ctx.log(f"no device has the tag {tag.name}")
+        return
+    try:
+        commit = generate(ctx)
+    except EXPECTED_FAILURES as exc:
+        raise JobFailed(str(exc)) from None
+    children, records = {}, {}
+    for device in devices:
+        children[device.name] = Job.create(kind=DEPLOY_CHILD, subject=device.name, parent=ctx.job_id, state="running",
+                                           phase="waiting", worker=worker_id(), started_at=utcnow(),
+                                           heartbeat_at=utcnow(), payload={"device": device.name})
+        records[device.name] = Deployment.create(device=device, device_name=device.name, kind="deploy",
+                                                 job=children[device.name], project_commit=commit)
+    targets = [DeployTarget(d.name, d.target, str(ctx.settings.system_profile)) for d in devices]
+    ctx.progress("deploying", 0, len(targets), force=True)
+    outcomes = deploy_many(ctx.settings.project_dir, commit, targets, limit=ctx.settings.deploy_parallel,
+                           ctx_for=lambda name: JobContext(children[name], ctx.settings), ssh=ssh_options(ctx.settings))
+    for name, outcome in outcomes.items():
+        state = "succeeded" if outcome.ok else ("rolled-back" if outcome.rolled_back_to else "failed")
+        _finish(records[name], state, error=outcome.error, **_outcome_fields(outcome))
+        finish_job(children[name].id, ok=outcome.ok, error=outcome.error)
+    text = summary(outcomes)
+    ctx.log(text)
+    ctx.progress("done", sum(o.ok for o in outcomes.values()), len(outcomes), force=True)
+    if not all(o.ok for o in outcomes.values()):
+        raise JobFailed(text)

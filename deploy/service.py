@@ -1,0 +1,75 @@
+"""Starting device jobs: at most one build, deploy or rollback per device at a time."""
+from __future__ import annotations
+
+from configs.service import get_device, get_tag
+from deploy.jobs import BUILD, DEPLOY, DEPLOY_TAG, DEVICE_JOB_KINDS, ROLLBACK
+from errors import FieldError, InputError
+from jobs import JobConflict, enqueue
+from models import Deployment, Job, database
+
+
+def _busy(subject: str, kinds) -> Job | None:
+    return Job.select().where(Job.subject == subject, Job.kind.in_(kinds), Job.state.in_(("queued", "running"))).first()
+
+
+def start_device_job(kind: str, name: str, payload: dict | None = None) -> Job:
+    device = get_device(name)
+    with database.atomic():
+        running = _busy(device.name, DEVICE_JOB_KINDS)
+        if running is not None:
+            raise JobConflict(running)
+        return enqueue(kind, subject=device.name, payload={"device": device.name, **(payload or {})})
+
+
+def build_device(name: str) -> Job:
+    return start_device_job(BUILD, name)
+
+
+def deploy_device(name: str) -> Job:
+    return start_device_job(DEPLOY, name)
+
+
+def rollback_device(name: str, store_path) -> Job:
+    known = {d.store_path for d in Deployment.select().where(Deployment.device_name == name,
+                                                            Deployment.store_path.is_null(False))}
+    if not isinstance(store_path, str) or store_path not in known:
+        raise InputError([FieldError("store_path", "choose a store path this device was built or deployed with "
+                                                   "(see its generations)")])
+    return start_device_job(ROLLBACK, name, {"store_path": store_path})
+
+
+def deploy_tag(name: str) -> Job:
+    tag = get_tag(name)
+    with database.atomic():
+        running = _busy(f"tag:{tag.name}", (DEPLOY_TAG,))
+        if running is not None:
+            raise JobConflict(running)
+        return enqueue(DEPLOY_TAG, subject=f"tag:{tag.name}", payload={"tag": tag.name})
+
+
+def generations(name: str) -> list[Deployment]:
+    device = get_device(name)
+    return list(Deployment.select().where(Deployment.device_name == device.name).order_by(Deployment.id.desc()))
+
+
+def preview(name: str, settings):
+    """The device's generated files now and their diff against the last successful build of it."""
+    from deploy.compose import compose, thymis_choice
+    from deploy.preview import preview_device
+    from deploy.render import render_project
+    device = get_device(name)
+    composition = compose(settings)
+    rendered = render_project(composition.devices, composition.inputs, settings.thymis_flake_url or "path:/unset",
+                              thymis_choice())
+    last = (Deployment.select().where(Deployment.device_name == device.name, Deployment.state == "succeeded",
+                                      Deployment.project_commit.is_null(False))
+            .order_by(Deployment.id.desc()).first())
+    return preview_device(settings.project_dir, rendered, device.name, last.project_commit if last else None)
+
+
+def deployment_json(row: Deployment) -> dict:
+    from models import isoformat
+    return {"id": row.id, "kind": row.kind, "state": row.state, "project_commit": row.project_commit,
+            "store_path": row.store_path, "error": row.error, "job_id": row.job_id,
+            "started_at": isoformat(row.started_at), "finished_at": isoformat(row.finished_at),
+            "duration": row.duration}

@@ -1,0 +1,120 @@
+"""Build and deploy devices from the controller: external modules and inputs end up in the built system.
+
+Real nix, real git server; nixpkgs is the STAND-IN of tests/fixtures/nixpkgs-device-standin (nixpkgs cannot be
+downloaded here) and the thymis flake is the test flake of tests/fixtures/thymis-standin.
+"""
+import os
+
+import pytest
+
+from tests import repo_builders as rb
+from tests.conftest import wait_for_job
+from tests.deploy_fixtures import activation_log, nix_config, standins, toplevel_config  # noqa: F401 - fixtures
+from tests.gitserver import git_server  # noqa: F401 - fixture
+
+CORE = "thymis_controller.modules.thymis.ThymisDevice"
+CUSTOM = "thymis_controller.modules.custom_nix.CustomNixModule"
+GREETER = "demo_modules.modules.Greeter"
+OFFLINE_FLAKE = '{ description = "demo"; outputs = { self }: { value = "from the demo flake"; }; }\n'
+
+
+@pytest.fixture
+def profile(tmp_path):
+    path = tmp_path / "profiles" / "system"
+    path.parent.mkdir()
+    return path
+
+
+@pytest.fixture
+def app_config(standins, profile, activation_log):
+    return {"thymis_flake_url": standins.thymis_url, "system_profile": profile}
+
+
+@pytest.fixture
+def demo(api, git_server, tmp_path):
+    """A ready external repository `demo` with the Greeter module and an offline flake."""
+    root = rb.valid_repo(tmp_path / "demo-tree")
+    (root / "flake.nix").write_text(OFFLINE_FLAKE)
+    name = git_server.new_name("deploy-demo")
+    git_server.make_repo(name, {str(p.relative_to(root)): p.read_text() for p in root.rglob("*") if p.is_file()})
+    created = api.post("/api/repositories", json={"url": git_server.url(name), "display_name": "Demo", "name": "demo"})
+    assert wait_for_job(api, created.get_json()["job_id"])["state"] == "succeeded"
+    return "demo"
+
+
+def device(api, name, *, extra_nix="", tags=(), greeting="moin"):
+    modules = [{"type": CORE, "settings": {"device_name": name}},
+               {"type": GREETER, "settings": {"greeting": greeting}},
+               {"type": CUSTOM, "settings": {"nix_code": "thymis.fromInput = inputs.demo.value;\n" + extra_nix}}]
+    response = api.post("/api/devices", json={"name": name, "display_name": name, "tags": list(tags), "modules": modules})
+    assert response.status_code == 201, response.get_json()
+
+
+def run(api, path, body=None):
+    response = api.post(path, json=body) if body is not None else api.post(path)
+    assert response.status_code == 202, response.get_json()
+    return wait_for_job(api, response.get_json()["job_id"], timeout=180)
+
+
+def test_build_contains_settings_from_pages_and_external_modules(api, demo):
+    api.post("/api/tags", json={"name": "lab", "display_name": "Lab",
+                                "modules": [{"type": GREETER, "settings": {"greeting": "from tag", "port": 7000}}]})
+    device(api, "pi", tags=["lab"])
+    job = run(api, "/api/devices/pi/build")
+    assert job["state"] == "succeeded", job["log"]
+    built = api.get("/api/devices/pi/generations").get_json()[0]
+    assert built["kind"] == "build" and built["state"] == "succeeded" and built["store_path"].startswith("/nix/store/")
+    config = toplevel_config(built["store_path"])
+    assert config["networking"]["hostName"] == "pi"
+    assert config["environment"]["etc"]["greeting"]["text"] == "moin"      # device (80) beats tag (90)
+    assert config["demo"]["port"] == 7000                                  # only the tag sets it
+    assert config["thymis"]["fromInput"] == "from the demo flake"          # inputs.<input-name> reaches modules
+    preview = api.get("/api/devices/pi/preview").get_json()
+    assert preview["against"] == built["project_commit"] and preview["diff"] == ""
+
+
+def test_deploy_switches_and_a_failing_switch_rolls_back(api, demo, profile, activation_log):
+    device(api, "pi")
+    first = run(api, "/api/devices/pi/deploy")
+    assert first["state"] == "succeeded", first["log"]
+    good = api.get("/api/devices/pi/generations").get_json()[0]["store_path"]
+    assert os.path.realpath(profile) == good
+    assert good in activation_log.read_text()
+
+    api.patch("/api/devices/pi", json={"modules": [
+        {"type": CORE, "settings": {"device_name": "pi"}},
+        {"type": CUSTOM, "settings": {"nix_code": "thymis.test.failSwitch = true;"}}]})
+    failed = run(api, "/api/devices/pi/deploy")
+    assert failed["state"] == "failed" and "rolled back" in failed["error"]
+    latest = api.get("/api/devices/pi/generations").get_json()[0]
+    assert latest["state"] == "rolled-back"
+    assert os.path.realpath(profile) == good
+
+    api.patch("/api/devices/pi", json={"modules": [{"type": CORE, "settings": {"device_name": "pi2"}}]})
+    assert run(api, "/api/devices/pi/deploy")["state"] == "succeeded"
+    assert os.path.realpath(profile) != good
+    back = run(api, "/api/devices/pi/rollback", {"store_path": good})
+    assert back["state"] == "succeeded", back["log"]
+    assert os.path.realpath(profile) == good
+    bad = api.post("/api/devices/pi/rollback", json={"store_path": "/nix/store/not-ours"})
+    assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "store_path"
+
+
+def test_deploy_tag_with_one_failing_device(api, demo, app, tmp_path):
+    api.post("/api/tags", json={"name": "fleet", "display_name": "Fleet"})
+    device(api, "good1", tags=["fleet"])
+    device(api, "bad", tags=["fleet"], extra_nix="thymis.test.failSwitch = true;\n")
+    job = run(api, "/api/tags/fleet/deploy")
+    assert job["state"] == "failed"
+    assert "1 of 2 devices deployed" in job["error"] and "bad" in job["error"]
+    children = {c["subject"]: c["state"] for c in job["children"]}
+    assert children == {"good1": "succeeded", "bad": "failed"}
+
+
+def test_second_job_for_a_device_is_a_conflict_and_unknown_device_404(api, demo):
+    device(api, "pi")
+    first = api.post("/api/devices/pi/build")
+    second = api.post("/api/devices/pi/build")
+    assert second.status_code == 409, second.get_json()
+    wait_for_job(api, first.get_json()["job_id"], timeout=180)
+    assert api.post("/api/devices/nope/build").status_code == 404

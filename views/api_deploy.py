@@ -1,0 +1,51 @@
+"""JSON API for building, deploying and rolling back devices."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from deploy import service
+from deploy.render import GenerationError
+from errors import FieldError, InputError
+from pipeline.sandbox import SandboxError
+from views.api_errors import json_body
+from views.rendering import settings
+
+blueprint = Blueprint("api_deploy", __name__, url_prefix="/api")
+
+
+def _accepted(job):
+    return jsonify({"job_id": job.id}), 202, {"Location": f"/api/jobs/{job.id}"}
+
+
+@blueprint.post("/devices/<name>/build")
+def build(name: str):
+    return _accepted(service.build_device(name))
+
+
+@blueprint.post("/devices/<name>/deploy")
+def deploy(name: str):
+    return _accepted(service.deploy_device(name))
+
+
+@blueprint.post("/devices/<name>/rollback")
+def rollback(name: str):
+    return _accepted(service.rollback_device(name, json_body().get("store_path")))
+
+
+@blueprint.get("/devices/<name>/generations")
+def generations(name: str):
+    return jsonify([service.deployment_json(row) for row in service.generations(name)])
+
+
+@blueprint.get("/devices/<name>/preview")
+def preview(name: str):
+    try:
+        result = service.preview(name, settings())
+    except (GenerationError, SandboxError) as exc:
+        raise InputError([FieldError("modules", str(exc))], status=409) from None
+    return jsonify({"device": result.device, "files": result.files, "diff": result.diff, "against": result.against})
+
+
+@blueprint.post("/tags/<name>/deploy")
+def deploy_tag(name: str):
+    return _accepted(service.deploy_tag(name))

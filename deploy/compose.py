@@ -84,3 +84,34 @@ def compose(settings) -> Composition:
                                    for owner, module_type, i in wanted])
                for device, wanted, system in plans]
     return Composition(devices=devices, inputs=inputs, checkouts=checkouts, skipped=sorted(set(skipped)))
+
+
+def thymis_candidates() -> list[str]:
+    """Repositories whose active commit's flake declares a `thymis` input, or that are named `thymis`."""
+    names = []
+    rows = (CommitValidation.select(CommitValidation, Repository)
+            .join(Repository, on=((CommitValidation.repository == Repository.id)
+                                  & (CommitValidation.commit == Repository.active_commit)))
+            .order_by(Repository.name))
+    for row in rows:
+        if (row.flake or {}).get("has_thymis_input") or row.repository.name == "thymis":
+            names.append(row.repository.name)
+    return names
+
+
+def thymis_conflict() -> list[str] | None:
+    """The candidates when more than one would override `thymis` and the operator has not picked one of them."""
+    candidates = thymis_candidates()
+    if len(candidates) > 1 and thymis_choice() not in candidates:
+        return candidates
+    return None
+
+
+def choose_thymis(name: str | None) -> None:
+    from errors import FieldError, InputError
+    if name is None:
+        ControllerSetting.delete().where(ControllerSetting.key == THYMIS_CHOICE_KEY).execute()
+        return
+    if name not in thymis_candidates():
+        raise InputError([FieldError("repository", f"'{name}' is not a repository whose flake provides a thymis input")])
+    ControllerSetting.insert(key=THYMIS_CHOICE_KEY, value=name).on_conflict_replace().execute()

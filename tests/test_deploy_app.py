@@ -9,7 +9,8 @@ import pytest
 
 from tests import repo_builders as rb
 from tests.conftest import wait_for_job
-from tests.deploy_fixtures import activation_log, nix_config, standins, toplevel_config  # noqa: F401 - fixtures
+from tests.deploy_fixtures import (activation_log, nix_config, standins, thymis_fork,  # noqa: F401 - fixtures
+                                  toplevel_config)
 from tests.gitserver import git_server  # noqa: F401 - fixture
 
 CORE = "thymis_controller.modules.thymis.ThymisDevice"
@@ -118,3 +119,29 @@ def test_second_job_for_a_device_is_a_conflict_and_unknown_device_404(api, demo)
     assert second.status_code == 409, second.get_json()
     wait_for_job(api, first.get_json()["job_id"], timeout=180)
     assert api.post("/api/devices/nope/build").status_code == 404
+
+
+def test_thymis_override_from_an_external_flake(api, git_server, thymis_fork, client, app):
+    import json
+    flake = '{ inputs.thymis.url = "URL"; outputs = { self, thymis }: { }; }\n'.replace("URL", thymis_fork)
+    for name in ("forka", "forkb"):
+        served = git_server.new_name(name)
+        git_server.make_repo(served, {"README.md": rb.MARKER_README, "flake.nix": flake})
+        created = api.post("/api/repositories", json={"url": git_server.url(served), "display_name": name, "name": name})
+        assert wait_for_job(api, created.get_json()["job_id"])["state"] == "succeeded"
+    api.post("/api/devices", json={"name": "pi", "display_name": "Pi",
+                                   "modules": [{"type": CORE, "settings": {"device_name": "pi"}}]})
+    failed = run(api, "/api/devices/pi/build")
+    assert failed["state"] == "failed" and "forka" in failed["error"] and "forkb" in failed["error"]
+    assert api.get("/api/thymis-input").get_json() == {"candidates": ["forka", "forkb"], "chosen": None, "conflict": True}
+    assert "all override" in client.get("/repositories").get_data(as_text=True)
+    bad = api.put("/api/thymis-input", json={"repository": "nope"})
+    assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "repository"
+
+    assert api.put("/api/thymis-input", json={"repository": "forka"}).get_json()["conflict"] is False
+    built = run(api, "/api/devices/pi/build")
+    assert built["state"] == "succeeded", built["log"]
+    store_path = api.get("/api/devices/pi/generations").get_json()[0]["store_path"]
+    assert toplevel_config(store_path)["thymis"]["base"] == "thymis-fork"
+    lock = json.loads((app.config["THYMIS"].project_dir / "flake.lock").read_text())
+    assert lock["nodes"]["root"]["inputs"]["thymis"] == ["forka", "thymis"]

@@ -49,3 +49,16 @@ def preview(name: str):
 @blueprint.post("/tags/<name>/deploy")
 def deploy_tag(name: str):
     return _accepted(service.deploy_tag(name))
+
+
+@blueprint.get("/thymis-input")
+def get_thymis_input():
+    from deploy.compose import thymis_candidates, thymis_choice, thymis_conflict
+    return jsonify({"candidates": thymis_candidates(), "chosen": thymis_choice(), "conflict": bool(thymis_conflict())})
+
+
+@blueprint.put("/thymis-input")
+def put_thymis_input():
+    from deploy.compose import choose_thymis
+    choose_thymis(json_body().get("repository"))
+    return get_thymis_input()

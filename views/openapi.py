@@ -78,6 +78,9 @@ DOCUMENT = {
                 "description": {"type": ["string", "null"]}, "category": {"type": ["string", "null"]},
                 "icon": {"type": ["string", "null"]}, "source": {"type": "string"},
                 "settings": {"type": "array", "items": {"type": "object"}}}},
+            "ThymisInput": {"type": "object", "properties": {
+                "candidates": {"type": "array", "items": {"type": "string"}},
+                "chosen": {"type": ["string", "null"]}, "conflict": {"type": "boolean"}}},
             "Deployment": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "kind": {"enum": ["build", "deploy", "rollback"]},
                 "state": {"enum": ["running", "succeeded", "failed", "rolled-back"]},
@@ -127,6 +130,11 @@ DOCUMENT = {
         "/api/devices/{name}/preview": {"parameters": NAME, "get": {"responses": {
             "200": _json({"type": "object", "properties": {"files": {"type": "object"}, "diff": {"type": "string"},
                                                            "against": {"type": ["string", "null"]}}}), **ERRORS}}},
+        "/api/thymis-input": {
+            "get": {"responses": {"200": _json(_ref("ThymisInput")), **ERRORS}},
+            "put": {"requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
+                        "repository": {"type": ["string", "null"]}}}}}},
+                    "responses": {"200": _json(_ref("ThymisInput")), **ERRORS}}},
         "/api/tags/{name}/deploy": {"parameters": NAME, "post": {"responses": {"202": ACCEPTED, **ERRORS}}},
         "/api/jobs/{id}": {
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],

@@ -7,6 +7,7 @@ from jobs import active_job_for
 from models import Repository
 from pipeline import repositories as service
 from errors import InputError
+from deploy.compose import choose_thymis, thymis_candidates, thymis_choice, thymis_conflict
 from views.rendering import page_or_partial, settings
 
 blueprint = Blueprint("repositories", __name__, url_prefix="/repositories")
@@ -29,6 +30,8 @@ def _form_data() -> dict:
 def _section(form=None, error: InputError | None = None, status: int = 200, message: str | None = None):
     return page_or_partial("repositories.html", "_repositories_section.html", status,
                            rows=_rows(), form=form or {}, error=error, message=message,
+                           thymis_candidates=thymis_candidates(), thymis_chosen=thymis_choice(),
+                           thymis_conflict=thymis_conflict(),
                            allow_local=settings().allow_local_repositories)
 
 
@@ -96,4 +99,13 @@ def delete(name: str):
     if request.headers.get("HX-Request"):
         return ""
     flash(f"Removed {repo.display_name} and its fetched data.")
+    return redirect(url_for("repositories.index"))
+
+
+@blueprint.post("/thymis-input")
+def thymis_input():
+    try:
+        choose_thymis(request.form.get("repository") or None)
+    except InputError as exc:
+        flash(exc.first.message)
     return redirect(url_for("repositories.index"))

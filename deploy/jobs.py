@@ -147,9 +147,11 @@ def deploy_tag_job(ctx) -> None:
                                                  job=children[device.name], project_commit=commit)
     targets = [DeployTarget(d.name, d.target, str(ctx.settings.system_profile)) for d in devices]
     ctx.progress("deploying", 0, len(targets), force=True)
+    contexts = {name: JobContext(child, ctx.settings) for name, child in children.items()}
     outcomes = deploy_many(ctx.settings.project_dir, commit, targets, limit=ctx.settings.deploy_parallel,
-                           ctx_for=lambda name: JobContext(children[name], ctx.settings), ssh=ssh_options(ctx.settings))
+                           ctx_for=contexts.get, ssh=ssh_options(ctx.settings))
     for name, outcome in outcomes.items():
+        contexts[name].flush()
         state = "succeeded" if outcome.ok else ("rolled-back" if outcome.rolled_back_to else "failed")
         _finish(records[name], state, error=outcome.error, **_outcome_fields(outcome))
         finish_job(children[name].id, ok=outcome.ok, error=outcome.error)

@@ -33,8 +33,10 @@ def run_job(job: Job, settings) -> None:
         log.warning("job %s (%s) failed: %s", job.id, job.kind, message)
         log.debug("job %s traceback:\n%s", job.id, traceback.format_exc())
         ctx.log(f"failed: {message}")
+        ctx.flush()
         queue.finish(job.id, ok=False, error=message)
     else:
+        ctx.flush()
         queue.finish(job.id, ok=True)
 
 

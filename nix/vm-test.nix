@@ -67,6 +67,9 @@ pkgs.testers.runNixOSTest {
       virtualisation.diskSize = 4096;
 
       thymis.config.device-name = "machine";
+      # NixOS tests leave switch-to-configuration out of the system by default;
+      # local activation needs it (a real system has it).
+      system.switch.enable = true;
 
       services.thymis-controller = {
         enable = true;

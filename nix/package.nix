@@ -11,9 +11,10 @@
 #
 # Why a source tree and not a wheel in site-packages: Flask looks for templates/ and
 # static/ next to app.py, and those live at the repository root, outside any Python
-# package. So the whole tree is installed as one directory and put first on PYTHONPATH
-# by the two wrappers; the working directory is left alone, so relative paths given
-# to the application (THYMIS_PROJECT_PATH=./data) mean what they mean on a laptop.
+# package. So the whole tree is installed as one directory, and the two wrappers put
+# it first on sys.path (gunicorn --pythonpath, flask --app <dir>/app.py), ahead of the
+# working directory. The working directory itself is left alone, so relative paths
+# given to the application (THYMIS_PROJECT_PATH=./data) mean what they mean on a laptop.
 #
 # pyproject.toml stays the one place for dependencies: its [project] version and
 # dependencies are read here, and each requirement is mapped by its normalised name

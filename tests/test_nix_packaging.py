@@ -13,8 +13,12 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
+import sys
 import tarfile
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -200,6 +204,96 @@ def test_pinned_downloads_match_their_hashes(flake):
     assert hashlib.sha256(data).hexdigest() == expected
     script = (REPO / "scripts" / "fetch-htmx.sh").read_text()
     assert f"HTMX_SHA256={expected}" in script, "scripts/fetch-htmx.sh pins another htmx"
+
+
+# --- the wrappers, with the development environment's gunicorn and flask -----------
+
+TINY_APP = """
+from flask import Flask
+
+def create_app():
+    app = Flask(__name__)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok", "from": __file__}
+
+    @app.cli.command("where")
+    def where():
+        print(__file__)
+
+    return app
+"""
+
+
+def render_wrapper(name, tmp_path, app_dir):
+    env_bin = tmp_path / "env" / "bin"
+    env_bin.mkdir(parents=True, exist_ok=True)
+    for tool in ("gunicorn", "flask"):
+        if not (env_bin / tool).exists():
+            (env_bin / tool).symlink_to(Path(sys.executable).parent / tool)
+    text = (REPO / "nix" / "bin" / f"{name}.in").read_text()
+    for key, value in {
+        "shell": shutil.which("bash"),
+        "binPath": "/usr/bin",
+        "pythonEnv": str(tmp_path / "env"),
+        "appDir": str(app_dir),
+    }.items():
+        text = text.replace(f"@{key}@", value)
+    assert "@" not in text.replace("$@", ""), text
+    wrapper = tmp_path / name
+    wrapper.write_text(text)
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+@pytest.mark.skipif(
+    not (Path(sys.executable).parent / "gunicorn").exists(), reason="gunicorn is not in this environment"
+)
+def test_wrappers_run_the_app_from_its_folder(tmp_path):
+    """The app's folder wins over a working directory that has an app.py of its own."""
+    app_dir = tmp_path / "share" / "thymis-controller"
+    app_dir.mkdir(parents=True)
+    (app_dir / "app.py").write_text(TINY_APP)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "app.py").write_text("raise SystemExit('the working directory shadowed the application')\n")
+
+    cli = render_wrapper("thymis-controller-cli", tmp_path, app_dir)
+    where = subprocess.run([str(cli), "where"], cwd=data, capture_output=True, text=True, timeout=60)
+    assert where.returncode == 0, where.stderr
+    assert where.stdout.strip() == str(app_dir / "app.py")
+
+    server = render_wrapper("thymis-controller", tmp_path, app_dir)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [str(server), "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=data,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    body = json.load(response)
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert body == {"status": "ok", "from": str(app_dir / "app.py")}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 # --- the NixOS modules, read with the stand-in's record-only lib --------------

@@ -18,6 +18,7 @@ class Settings:
     allow_local_repositories: bool = False
     ssh_key: Path | None = None
     system_profile: Path = Path("/nix/var/nix/profiles/system")
+    local_activation_command: str = ""       # privileged helper for local switches (set by the NixOS module)
     thymis_flake_url: str = ""               # provides nixosModules.thymis-device and nixpkgs to device builds
     deploy_parallel: int = 4
     job_threads: int = 2
@@ -83,6 +84,7 @@ def load_settings(overrides: dict | None = None) -> Settings:
         "allow_local_repositories": _env_bool("THYMIS_ALLOW_LOCAL_REPOSITORIES", False),
         "ssh_key": _env_path("THYMIS_SSH_KEY"),
         "system_profile": Path(os.environ.get("THYMIS_SYSTEM_PROFILE", "/nix/var/nix/profiles/system")),
+        "local_activation_command": os.environ.get("THYMIS_LOCAL_ACTIVATION_COMMAND", ""),
         "thymis_flake_url": os.environ.get("THYMIS_FLAKE_URL") or default_thymis_flake_url(),
         "deploy_parallel": int(os.environ.get("THYMIS_DEPLOY_PARALLEL", "4")),
         "job_threads": int(os.environ.get("THYMIS_JOB_THREADS", "2")),

@@ -14,6 +14,7 @@ The script prints ``@@thymis <event> ...`` lines that are read here; everything 
 from __future__ import annotations
 
 import re
+import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -229,3 +230,27 @@ def rollback(target: str, store_path: str, ctx=None, *, profile: str = DEFAULT_P
     result = _run_activation(host, profile, store_path, mode, reporter)
     reporter.progress("activating", 1, 1, final=True)
     return result
+
+
+def activate_with_command(command: str, store_path: str, ctx=None, *, timeout: float = 1800) -> ActivationResult:
+    """Local activation through a privileged helper (the NixOS module's THYMIS_LOCAL_ACTIVATION_COMMAND): the
+    command gets the toplevel store path as its only argument, switches (rolling back itself on failure) and
+    its exit code is the result. The controller itself then needs no root rights."""
+    _check_path(store_path)
+    reporter = Reporter(ctx)
+    reporter.progress("activating", 0, 1, final=True)
+    try:
+        proc = subprocess.run([command, store_path], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ActivationError(f"the activation command did not finish within {timeout:.0f} s") from None
+    except OSError as exc:
+        raise ActivationError(f"the activation command could not be started: {exc}") from None
+    lines = (proc.stdout + proc.stderr).splitlines()
+    for line in lines:
+        reporter.log(line)
+    if proc.returncode != 0:
+        last = next((line for line in reversed(lines) if line.strip()), "")
+        raise ActivationError(f"activation failed (exit {proc.returncode}): {last}".rstrip(": "), log=lines)
+    reporter.progress("activating", 1, 1, final=True)
+    return ActivationResult(host="local", profile="(activation command)", store_path=store_path, generation=None,
+                            previous=None, message=f"activated {store_path} through {command}", log=lines)

@@ -1,7 +1,7 @@
 """Jobs that generate the project, build devices, activate them, deploy a tag's devices and roll back."""
 from __future__ import annotations
 
-from deploy.activate import ActivationError, rollback
+from deploy.activate import ActivationError, activate_with_command, rollback
 from deploy.build import BuildError, build
 from deploy.compose import compose, thymis_choice
 from deploy.flake import GenerationError, LockError, generate_project
@@ -79,9 +79,13 @@ def _run(ctx, kind: str, work) -> None:
     _finish(record, "succeeded", **fields)
 
 
+def deploy_target(device, settings) -> DeployTarget:
+    return DeployTarget(name=device.name, target=device.target, profile=str(settings.system_profile),
+                        activation_command=settings.local_activation_command or None)
+
+
 def _target(ctx) -> DeployTarget:
-    device = Device.get(Device.name == ctx.payload["device"])
-    return DeployTarget(name=device.name, target=device.target, profile=str(ctx.settings.system_profile))
+    return deploy_target(Device.get(Device.name == ctx.payload["device"]), ctx.settings)
 
 
 @handler(BUILD)
@@ -119,8 +123,11 @@ def deploy_job(ctx) -> None:
 def rollback_job(ctx) -> None:
     def work(record):
         target = _target(ctx)
-        result = rollback(target.target, ctx.payload["store_path"], ctx, profile=target.profile,
-                          ssh=ssh_options(ctx.settings))
+        if target.target == "local" and target.activation_command:
+            result = activate_with_command(target.activation_command, ctx.payload["store_path"], ctx)
+        else:
+            result = rollback(target.target, ctx.payload["store_path"], ctx, profile=target.profile,
+                              ssh=ssh_options(ctx.settings))
         ctx.log(result.message)
         return {"store_path": result.store_path}
     _run(ctx, "rollback", work)
@@ -145,7 +152,7 @@ def deploy_tag_job(ctx) -> None:
                                            heartbeat_at=utcnow(), payload={"device": device.name})
         records[device.name] = Deployment.create(device=device, device_name=device.name, kind="deploy",
                                                  job=children[device.name], project_commit=commit)
-    targets = [DeployTarget(d.name, d.target, str(ctx.settings.system_profile)) for d in devices]
+    targets = [deploy_target(d, ctx.settings) for d in devices]
     ctx.progress("deploying", 0, len(targets), force=True)
     contexts = {name: JobContext(child, ctx.settings) for name, child in children.items()}
     outcomes = deploy_many(ctx.settings.project_dir, commit, targets, limit=ctx.settings.deploy_parallel,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from deploy.activate import DEFAULT_PROFILE, ActivationError, ActivationResult, activate
+from deploy.activate import DEFAULT_PROFILE, ActivationError, ActivationResult, activate, activate_with_command
 from deploy.build import BuildError, BuildResult, build
 from deploy.hosts import CopyError, SshOptions, TargetError
 
@@ -17,6 +17,7 @@ class DeployTarget:
     name: str
     target: str = "local"
     profile: str = DEFAULT_PROFILE
+    activation_command: str | None = None   # local targets: a privileged helper that switches (see activate)
 
 
 @dataclass
@@ -41,7 +42,10 @@ def deploy_device(project_dir: Path, commit: str, device: DeployTarget, ctx=None
     except (BuildError, ValueError) as exc:
         return DeployOutcome(device.name, False, "build", error=str(exc))
     try:
-        result = activate(device.target, built.store_path, ctx, profile=device.profile, ssh=ssh)
+        if device.target == "local" and device.activation_command:
+            result = activate_with_command(device.activation_command, built.store_path, ctx)
+        else:
+            result = activate(device.target, built.store_path, ctx, profile=device.profile, ssh=ssh)
     except ActivationError as exc:
         return DeployOutcome(device.name, False, "activate", build=built, error=str(exc),
                              rolled_back_to=exc.rolled_back_to)

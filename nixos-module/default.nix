@@ -204,8 +204,8 @@ in
         handed to the service as a systemd credential, so it may be readable by
         root only; give it as a string so that it is not copied into the Nix
         store. When null, the controller generates a password on its first
-        start, stores it in `project-path` (auth-basic-password) and writes it to
-        its log: `journalctl -u thymis-controller`.
+        start, prints it once to its log (`journalctl -u thymis-controller`) and
+        keeps only its hash; `thymis-controller-cli admin set-password` changes it.
       '';
     };
 

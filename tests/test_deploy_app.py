@@ -145,3 +145,38 @@ def test_thymis_override_from_an_external_flake(api, git_server, thymis_fork, cl
     assert toplevel_config(store_path)["thymis"]["base"] == "thymis-fork"
     lock = json.loads((app.config["THYMIS"].project_dir / "flake.lock").read_text())
     assert lock["nodes"]["root"]["inputs"]["thymis"] == ["forka", "thymis"]
+
+
+def test_local_activation_through_the_privileged_helper(app_factory, standins, tmp_path):
+    """With THYMIS_LOCAL_ACTIVATION_COMMAND (set by the NixOS module) the controller never switches itself."""
+    calls = tmp_path / "helper-calls"
+    helper = tmp_path / "activate-helper"
+    helper.write_text(f'#!/bin/sh\necho "activating $1"\necho "$1" >> {calls}\n[ -e "$1/config.json" ] || exit 7\n')
+    helper.chmod(0o755)
+    app = app_factory(thymis_flake_url=standins.thymis_url, local_activation_command=str(helper),
+                      system_profile=tmp_path / "untouched" / "system")
+    from auth.tokens import create_token
+    from models import database
+    with database.connection_context():
+        token = create_token("helper-test")
+    client = app.test_client(use_cookies=False)
+    headers = {"Authorization": f"Bearer {token}"}
+    client.post("/api/devices", headers=headers, json={"name": "pi", "display_name": "Pi",
+                                                       "modules": [{"type": CORE, "settings": {"device_name": "pi"}}]})
+    job_id = client.post("/api/devices/pi/deploy", headers=headers).get_json()["job_id"]
+
+    class Api:
+        def get(self, path):
+            return client.get(path, headers=headers)
+    job = wait_for_job(Api(), job_id, timeout=180)
+    assert job["state"] == "succeeded", job["log"]
+    store_path = client.get("/api/devices/pi/generations", headers=headers).get_json()[0]["store_path"]
+    assert calls.read_text().split() == [store_path]
+    assert f"activating {store_path}" in job["log"]
+    assert not (tmp_path / "untouched").exists()
+
+    helper.write_text("#!/bin/sh\necho 'refused: not a system built by this controller' >&2\nexit 3\n")
+    job_id = client.post("/api/devices/pi/deploy", headers=headers).get_json()["job_id"]
+    job = wait_for_job(Api(), job_id, timeout=180)
+    assert job["state"] == "failed"
+    assert job["error"] == "activation failed (exit 3): refused: not a system built by this controller"

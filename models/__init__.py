@@ -1,3 +1,3 @@
 from models.db import database, open_database, utcnow, isoformat  # noqa: F401
 from models.entities import (ApiToken, CommitValidation, ControllerSetting, Device, DeviceTag, Job,  # noqa: F401
-                             Repository, Tag)
+                             KnownHost, Repository, RepositoryAccess, Tag)

@@ -18,7 +18,11 @@ def _devices_and_tags(db):
     db.create_tables(e.CONFIG_MODELS)
 
 
-MIGRATIONS = [_initial, _devices_and_tags]
+def _repository_access(db):
+    db.create_tables(e.ACCESS_MODELS)  # IF NOT EXISTS: safe whatever number this step gets when branches merge
+
+
+MIGRATIONS = [_initial, _devices_and_tags, _repository_access]
 
 
 def migrate() -> int:

@@ -78,3 +78,13 @@ def test_known_hosts_page_trusts_and_resets(client):
     reset = client.post("/known-hosts/reset?host=git.example.com&port=2222", data={"csrf_token": client.csrf})
     assert reset.status_code == 302
     assert "No host keys on record yet" in client.get("/known-hosts").get_data(as_text=True)
+
+
+def test_openapi_documents_access(api):
+    document = api.get("/api/openapi.json").get_json()
+    for path in ("/api/test-connection", "/api/repositories/{name}/test-connection", "/api/known-hosts",
+                 "/api/known-hosts/{host}", "/api/repositories/{name}/deploy-key", "/api/host-ssh-key"):
+        assert path in document["paths"]
+    schemas = document["components"]["schemas"]
+    assert schemas["RepositoryInput"]["properties"]["access"] == {"$ref": "#/components/schemas/AccessInput"}
+    assert schemas["AccessInput"]["properties"]["token"]["writeOnly"] is True

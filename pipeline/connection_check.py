@@ -11,7 +11,7 @@ from typing import Mapping
 from errors import FieldError, InputError
 from models import Repository
 from pipeline.access import DEPLOY_KEY, access_row, check_kind_fits, credentials_for_input
-from pipeline.connect import REASONS, connection
+from pipeline.connect import REASONS, ConnectionFailed, connection
 from pipeline.fetch import RemoteRefs, ls_remote
 from pipeline.inputs import RepositoryInput
 from pipeline.transport import FetchError
@@ -26,7 +26,7 @@ def _resolve(refs: RemoteRefs, ref: str | None) -> tuple[str, str]:
     if ref is None:
         name = refs.head if refs.head in refs else "HEAD"
         if name not in refs:
-            raise FetchError("unknown_ref", "the remote has no default branch (HEAD): it may be empty")
+            raise ConnectionFailed("unknown_ref", "unknown ref", "the remote has no default branch (HEAD): it may be empty")
         return name, refs[name]
     if _HEX40.fullmatch(ref):
         return ref, ref
@@ -34,7 +34,7 @@ def _resolve(refs: RemoteRefs, ref: str | None) -> tuple[str, str]:
     for name in names:
         if name in refs:
             return name, refs.get(name + "^{}", refs[name])
-    raise FetchError("unknown_ref", f"the remote has no branch or tag named {ref!r}")
+    raise ConnectionFailed("unknown_ref", "unknown ref", f"the remote has no branch or tag named {ref!r}")
 
 
 def _host_key(session, spec: RemoteSpec) -> dict | None:

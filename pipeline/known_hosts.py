@@ -88,8 +88,9 @@ def parse_known_hosts(text: str) -> list[tuple[str, int, HostKey]]:
                 raise ValueError(f"{parts[0]} lines are not supported")
             if len(parts) < 3:
                 raise ValueError("expected 'host key-type base64-key'")
+            hosts = _parse_hosts(parts[0])
             key = _parse_key(parts[1], parts[2])
-            entries += [(host, port, key) for host, port in _parse_hosts(parts[0])]
+            entries += [(host, port, key) for host, port in hosts]
         except ValueError as exc:
             raise InputError([FieldError("lines", f"line {number}: {exc}")]) from None
     if not entries:

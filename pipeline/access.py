@@ -87,7 +87,7 @@ def parse_access(data: Mapping, spec: RemoteSpec | None, errors: list[FieldError
             errors.append(FieldError("access.kind", f"a user name or token only goes with access kind {HTTPS_TOKEN}"))
         access = AccessInput(kind, username, token)
     if spec is not None and spec.password:
-        if access is None:
+        if access is None or (access.kind == NONE and not access.username):  # the URL's credentials win over none
             return AccessInput(HTTPS_TOKEN, spec.username, spec.password, from_url=True)
         if access.kind != HTTPS_TOKEN:
             errors.append(FieldError("url", f"the URL contains a password but access is {access.kind}: "

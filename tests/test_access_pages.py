@@ -88,3 +88,17 @@ def test_openapi_documents_access(api):
     schemas = document["components"]["schemas"]
     assert schemas["RepositoryInput"]["properties"]["access"] == {"$ref": "#/components/schemas/AccessInput"}
     assert schemas["AccessInput"]["properties"]["token"]["writeOnly"] is True
+
+
+def test_a_url_with_a_token_on_the_edit_page_sets_the_access(client, api, git_server):
+    from models import RepositoryAccess, database
+    name, repo = private_repository(api, git_server)
+    form = edit_form(client, name, access_kind="none")
+    form["url"] = form["url"].replace("http://", f"http://:{TOKEN}@")
+    assert client.post(f"/repositories/{name}/edit", data=form).status_code == 302
+    current = api.get(f"/api/repositories/{name}").get_json()
+    assert current["access"]["kind"] == "https-token" and TOKEN not in current["url"]
+    assert wait_for_job(api, current["job_id"])["state"] == "succeeded"
+    assert api.delete(f"/api/repositories/{name}").status_code == 204
+    with database.connection_context():
+        assert RepositoryAccess.select().count() == 0  # the credentials went with the repository

@@ -34,7 +34,6 @@ class AccessInput:
     kind: str
     username: str | None = None
     token: str | None = field(default=None, repr=False)
-    from_url: bool = False  # the credentials came out of a pasted URL
 
 
 @dataclass
@@ -88,12 +87,12 @@ def parse_access(data: Mapping, spec: RemoteSpec | None, errors: list[FieldError
         access = AccessInput(kind, username, token)
     if spec is not None and spec.password:
         if access is None or (access.kind == NONE and not access.username):  # the URL's credentials win over none
-            return AccessInput(HTTPS_TOKEN, spec.username, spec.password, from_url=True)
+            return AccessInput(HTTPS_TOKEN, spec.username, spec.password)
         if access.kind != HTTPS_TOKEN:
             errors.append(FieldError("url", f"the URL contains a password but access is {access.kind}: "
                                             "remove the credentials from the URL"))
         elif access.token is None:
-            access.token, access.username, access.from_url = spec.password, access.username or spec.username, True
+            access.token, access.username = spec.password, access.username or spec.username
     return access
 
 

@@ -11,9 +11,8 @@ BUILTIN = "built-in"
 @lru_cache(maxsize=1)
 def builtin_descriptions() -> tuple[dict, ...]:
     # Built-in modules are this project's own code, so describing them in the web process is safe.
-    from thymis_controller.modules.builtin_modules import builtin_modules
-    from thymis_controller.schema import describe_module
-    return tuple(describe_module(module) for module in builtin_modules())
+    from thymis_controller.modules.builtin_modules import builtin_module_descriptions
+    return tuple(builtin_module_descriptions())
 
 
 def available_modules() -> dict[str, dict]:

@@ -38,7 +38,7 @@ def _check_scalar(entry: dict, value: Any, field: str, from_form: bool):
     if kind == "int":
         if from_form and isinstance(value, str):
             try:
-                return int(value.strip()), None
+                value = int(value.strip())
             except ValueError:
                 return None, f"{label} must be a whole number"
         if isinstance(value, int) and not isinstance(value, bool):

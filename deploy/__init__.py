@@ -1,0 +1,14 @@
+"""Deploy: generate the project flake, build device systems with Nix, activate them locally or over SSH.
+
+Library only: plain dataclasses in, results out; no database, no Flask. Long operations report through
+any object with ``progress(phase, done, total)`` and ``log(line)`` (e.g. ``jobs.context.JobContext``).
+
+- ``deploy.model``    ModuleFile, DeviceConfig, FlakeInput
+- ``deploy.render``   render_project (pure), GenerationError, ThymisOverrideConflict
+- ``deploy.flake``    generate_project / write_project (Dulwich commits, nix flake lock), project_url
+- ``deploy.preview``  preview_device: a device's files and diff against an older commit
+- ``deploy.build``    build -> BuildResult, BuildError (points at module files)
+- ``deploy.activate`` activate, rollback, generations (local or SSH), ActivationError
+- ``deploy.hosts``    SshOptions, parse_target
+- ``deploy.many``     deploy_device, deploy_many (parallel with a limit), summary
+"""

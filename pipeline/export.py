@@ -52,13 +52,9 @@ def _write_tree(repo: Repo, tree: Tree, root: bytes) -> list[str]:
     stack: list[tuple[Tree, bytes, bytes]] = [(tree, root, b"")]  # (tree, directory, path shown in messages)
     while stack:
         current, directory, prefix = stack.pop()
-        seen: set[bytes] = set()
-        for entry in current.iteritems():
+        for entry in current.iteritems():  # names are unique: Dulwich parses a tree into a dict
             name, mode, sha = entry.path, entry.mode, entry.sha
             _check_name(name, prefix)
-            if name in seen:
-                raise ExportError(f"Refusing tree entry {(prefix + name).decode(errors='replace')!r}: duplicate name")
-            seen.add(name)
             target = directory + b"/" + name
             shown = (prefix + name).decode("utf-8", "backslashreplace")
             try:

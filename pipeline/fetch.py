@@ -7,13 +7,13 @@ nothing else.
 Mirror layout (a bare repository created by Dulwich):
 
 - ``refs/thymis/fetched/<sha>`` points at every commit fetched (tags peeled).
-  It keeps the commit reachable, so ``nix build`` (input URL from ``nix_url``:
-  ``git+file://<mirror>?ref=refs/thymis/fetched/<sha>&rev=<sha>``) and a later
-  gc can find it; dropping the ref is how a caller releases a commit. The
-  remote's own branches and tags are not mirrored.
+  It keeps the commit reachable, so it can be exported again and a later gc
+  can tell what is in use; dropping the ref is how a caller releases a commit.
+  The remote's own branches and tags are not mirrored.
 - the mirror is shallow (``shallow`` file lists the depth-1 boundary commits):
-  history behind a fetched commit is absent. Git and Nix need to know that
-  (see ``nix_url`` for the flake input URL that works with it).
+  history behind a fetched commit is absent. ``git --git-dir <mirror>`` copes
+  with that, Nix 2.8 does not: build from the exported checkout instead (see
+  ``nix_input_url``).
 - nothing about the remote is written to the mirror's config: no URL, no
   credentials.
 """
@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from tempfile import SpooledTemporaryFile
 
 from dulwich.objects import Commit, Tag
 from dulwich.repo import Repo
@@ -36,7 +35,7 @@ from .transport import Auth, Clock, FetchError, make_client
 from .urls import RemoteSpec, validate_ref
 
 __all__ = ["Auth", "ExportError", "FetchError", "FetchResult", "RemoteRefs", "export_tree", "fetch",
-           "fetched_ref", "ls_remote", "nix_url", "open_mirror"]
+           "fetched_ref", "ls_remote", "nix_input_url", "open_mirror"]
 
 FETCHED_PREFIX = b"refs/thymis/fetched/"
 Progress = Callable[[str, int, int], None]
@@ -62,14 +61,16 @@ def fetched_ref(commit: str) -> str:
     return (FETCHED_PREFIX + commit.encode()).decode()
 
 
-def nix_url(mirror: Path, commit: str) -> str:
-    """A Nix flake input URL for ``commit`` in ``mirror``.
+def nix_input_url(checkout: Path) -> str:
+    """The Nix flake input URL for an exported checkout (``export_tree``'s ``dest``): ``path:<dir>``.
 
-    The ref is required: Nix (2.8 tested) otherwise looks for ``refs/heads/master``
-    in a bare repository. Do not add ``shallow=1``: with it Nix walks the history
-    (for revCount) and fails on the shallow mirror.
+    Use this rather than ``git+file://<mirror>?rev=...``: the mirror is shallow and
+    Nix 2.8 (tested) cannot read a shallow repository through ``git+file`` (its
+    ``git fetch`` rejects refs at shallow roots; with ``shallow=1`` it then fails
+    walking the missing parents). The checkout is exactly the validated tree, and
+    Nix pins it by content (narHash) in flake.lock.
     """
-    return f"git+file://{Path(mirror).resolve()}?ref={fetched_ref(commit)}&rev={commit}"
+    return f"path:{Path(checkout).resolve()}"
 
 
 def open_mirror(mirror: Path) -> Repo:
@@ -106,6 +107,39 @@ class _Progress:
                 self.report(phase, int(found.group(2)), int(found.group(3) or 0))
 
 
+class _PackSink:
+    """Writes received pack data straight into a new pack file of the mirror; ``commit`` indexes it
+    (resolving thin-pack deltas against the mirror's objects), ``abort`` drops it."""
+
+    def __init__(self, repo: Repo, report: _Progress) -> None:
+        self.store = repo.object_store
+        self.report = report
+        self.size = 0
+        self.file = None
+
+    def write(self, data: bytes) -> int:
+        if self.file is None:
+            self.file, self._commit, self._abort = self.store.add_pack()
+        self.file.write(data)
+        self.size += len(data)
+        self.report.report("receiving", self.size, 0)
+        return len(data)
+
+    def commit(self) -> None:
+        if self.file is not None:
+            self.report.report("indexing", 0, 0, force=True)
+            self.file = None
+            try:
+                self._commit()
+            except Exception as e:
+                raise FetchError("protocol", f"The received pack is invalid: {e}") from None
+
+    def abort(self) -> None:
+        if self.file is not None:
+            self.file = None
+            self._abort()
+
+
 class _Want:
     """determine_wants for one ref: resolves it from the advertised refs, wants only its object."""
 
@@ -115,9 +149,10 @@ class _Want:
         self.sha: bytes | None = None
         self.resolved: str | None = None
         self.present = False
+        self.by_commit = ref is not None and _HEX40.fullmatch(ref.encode()) is not None
 
     def prefixes(self) -> list[bytes]:
-        if self.ref is None or _HEX40.fullmatch(self.ref.encode()):
+        if self.ref is None or self.by_commit:
             return [b"HEAD"]
         if self.ref.startswith("refs/"):
             return [self.ref.encode()]
@@ -131,7 +166,7 @@ class _Want:
             if self.sha is None:
                 raise FetchError("unknown_ref", "The remote repository has no default branch (HEAD): "
                                  "it may be empty; name a branch or tag")
-        elif _HEX40.fullmatch(ref.encode()):
+        elif self.by_commit:
             self.sha, self.resolved = ref.encode(), ref
         else:
             for name in self.prefixes():
@@ -188,27 +223,24 @@ def fetch(
     repo = open_mirror(mirror)
     clock = Clock(connect_timeout, transfer_timeout)
     want = _Want(ref, repo)
-    received = 0
-    with repo, SpooledTemporaryFile(max_size=16 << 20, prefix="incoming-", dir=repo.object_store.path) as pack:
-
-        def on_pack_data(data: bytes) -> int:
-            nonlocal received
-            received += len(data)
-            report.report("receiving", received, 0)
-            return pack.write(data)
-
+    sink = _PackSink(repo, report)
+    with repo:
+        client = None
         try:
             client, path = make_client(spec, auth, clock)
-            heads = [sha for name, sha in repo.refs.as_dict(FETCHED_PREFIX[:-1]).items() if sha in repo.object_store]
+            heads = [sha for sha in repo.refs.as_dict(FETCHED_PREFIX[:-1]).values() if sha in repo.object_store]
             walker = repo.get_graph_walker(heads=heads)
-            result = client.fetch_pack(path, want, walker, on_pack_data, progress=report.server_message,
+            result = client.fetch_pack(path, want, walker, sink.write, progress=report.server_message,
                                        depth=1, ref_prefix=want.prefixes())
         except Exception as exc:
-            raise classify(exc, spec, auth, clock, want.ref) from None
-        if received:
-            report.report("indexing", 0, 0, force=True)
-            pack.seek(0)
-            repo.object_store.add_thin_pack(pack.read, None)
+            sink.abort()
+            wanted_commit = want.sha is not None and want.by_commit
+            raise classify(exc, spec, auth, clock, want.ref, wanted_commit) from None
+        finally:
+            if client is not None:
+                client.close()
+            clock.close_all()
+        sink.commit()
         if not want.present:
             repo.update_shallow(result.new_shallow, result.new_unshallow)
         if want.sha not in repo.object_store:
@@ -220,7 +252,7 @@ def fetch(
     if resolved == "HEAD":
         resolved = (result.symrefs or {}).get(b"HEAD", b"HEAD").decode()
     report.report("done", 1, 1, force=True)
-    return FetchResult(commit.decode(), resolved, new, received)
+    return FetchResult(commit.decode(), resolved, new, sink.size)
 
 
 def ls_remote(spec: RemoteSpec, *, auth: Auth | None = None, connect_timeout: float = 15,
@@ -228,11 +260,16 @@ def ls_remote(spec: RemoteSpec, *, auth: Auth | None = None, connect_timeout: fl
     """All refs of the remote (ref -> id; annotated tags also as ``ref^{}`` -> commit), ``.head`` its HEAD target."""
     auth = auth or Auth()
     clock = Clock(connect_timeout, timeout)
+    client = None
     try:
         client, path = make_client(spec, auth, clock)
         answer = client.get_refs(path)
     except Exception as exc:
         raise classify(exc, spec, auth, clock, None) from None
+    finally:
+        if client is not None:
+            client.close()
+        clock.close_all()
     refs = RemoteRefs({name.decode(): sha.decode() for name, sha in answer.refs.items() if sha})
     head = (answer.symrefs or {}).get(b"HEAD")
     refs.head = head.decode() if head else None

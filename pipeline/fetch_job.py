@@ -5,6 +5,7 @@ import shutil
 
 from jobs import handler
 from models import Repository, utcnow
+from pipeline.commit_validation import failure_summary, pending_steps, validate_commit
 from pipeline.connect import repository_auth
 from pipeline.fetch import FetchError, export_tree, fetch
 from pipeline.repositories import FETCH_JOB, remove_repository_files
@@ -52,14 +53,40 @@ def fetch_repository(ctx) -> None:
     ctx.progress("exporting", force=True)
     checkout = settings.checkout_root(repo.name) / result.commit
     export_tree(settings.mirror_path(repo.name), result.commit, checkout)
-    steps = [_step("passed", detail)]
+    fetch_step = _step("passed", detail)
     still_there = _update(repo.id, fetched_commit=result.commit, last_checked_at=utcnow(), last_error=None,
-                          status="fetched", steps=steps)
+                          status="validating", steps=[fetch_step] + pending_steps())
     if not still_there:
         ctx.log("the repository was removed while it was being fetched; its files are removed too")
         remove_repository_files(repo.name, settings)
         return
+    validation = _validate(ctx, repo, result.commit, checkout, fetch_step)
+    steps = [fetch_step] + validation.steps
+    if validation.ok:
+        _update(repo.id, active_commit=result.commit, status="ready", steps=steps, last_error=None)
+        ctx.log(f"{result.commit[:7]} is now the active commit")
+    else:
+        active = Repository.get_by_id(repo.id).active_commit
+        kept = f"active: {active[:7]} (ready); " if active else "no commit is active; "
+        message = f"{kept}latest: {result.commit[:7]} {failure_summary(validation)}"
+        _update(repo.id, status="failed", steps=steps, last_error=message)
+        prune_checkouts(repo.id, settings)
+        raise JobFailed(message)
     prune_checkouts(repo.id, settings)
+
+
+def _validate(ctx, repo, commit: str, checkout, fetch_step: dict):
+    """Run (or reuse) the validation, showing each step's state on the repository as it goes."""
+    steps = {s["step"]: s for s in pending_steps()}
+
+    def on_step(result) -> None:
+        steps[result.step] = result.to_dict()
+        done = sum(1 for s in steps.values() if s["state"] not in ("pending", "running"))
+        _update(repo.id, steps=[fetch_step] + list(steps.values()))
+        ctx.progress(f"validating: {result.step}", done, len(steps), force=True)
+
+    ctx.progress("validating", 0, len(steps), force=True)
+    return validate_commit(repo, commit, checkout, on_step=on_step, log=ctx.log)
 
 
 def prune_checkouts(repo_id: int, settings) -> None:

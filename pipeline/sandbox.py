@@ -17,6 +17,9 @@ External repository code never runs in the web process. :func:`discover` and
   address space (``memory_mb``), CPU seconds, file size, open files, no core
   dumps. The parent enforces the wall-clock ``timeout`` and kills the whole
   process group (``start_new_session``) when it expires, and after every run.
+* network: the child moves itself into a new, empty network namespace before
+  any repository code runs (best effort: needs root or unprivileged user
+  namespaces; :func:`probe` reports ``"network"``).
 * when the parent runs as root, the child runs as ``nobody``/``nogroup`` with no
   supplementary groups (and a process limit), if the interpreter, the SDK and
   the checkouts are readable by that user; otherwise it stays root and
@@ -31,29 +34,25 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import selectors
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import thymis_controller
+from pipeline.module_json import MalformedResult, clean_module
+from pipeline.sandbox_user import SDK_DIR, Isolation, isolation, python_for
 from thymis_controller.modules.builtin_modules import builtin_module_types
 
 __all__ = ["SandboxError", "discover", "render", "probe", "isolation", "Isolation", "SDK_DIR"]
 
-SDK_DIR = Path(thymis_controller.__file__).resolve().parent
 _CHILD_SOURCE = (Path(__file__).with_name("sandbox_child.py")).read_text(encoding="utf-8")
 
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MEMORY_MB = 512
-SANDBOX_USER = "nobody"
 _MAX_RESULT = 32 * 1024 * 1024
 _MAX_STDOUT = 64 * 1024
 _MAX_STDERR = 256 * 1024
@@ -73,52 +72,11 @@ class SandboxError(Exception):
         return self.message + (f"\n{self.details}" if self.details else "")
 
 
-@dataclass(frozen=True)
-class Isolation:
-    """Whom the child runs as: ``uid``/``gid`` to switch to (None: stay) and why."""
-
-    uid: int | None
-    gid: int | None
-    reason: str
-
-
-def _python(python: str | None) -> str:
-    return os.path.realpath(python or sys.executable)
-
-
-def _reachable_by_other(path: Path, need_read: bool) -> bool:
-    """Whether a user that is neither owner nor group could reach ``path``."""
-    path = Path(os.path.abspath(path))
-    for parent in list(reversed(path.parents)):
-        if not os.stat(parent).st_mode & stat.S_IXOTH:
-            return False
-    mode = os.stat(path).st_mode
-    if stat.S_ISDIR(mode):
-        return bool(mode & stat.S_IXOTH) and (not need_read or bool(mode & stat.S_IROTH))
-    return bool(mode & stat.S_IROTH) or not need_read
-
-
-def isolation(checkouts: list[Path], python: str | None = None) -> Isolation:
-    """Decide whether the child drops to ``nobody`` (only when we are root)."""
-    if os.geteuid() != 0:
-        return Isolation(None, None, f"runs as the controller's user (uid {os.geteuid()})")
+def _checked(fn, *args):
     try:
-        user = pwd.getpwnam(SANDBOX_USER)
-    except KeyError:
-        return Isolation(None, None, f"stays root: there is no user {SANDBOX_USER!r}")
-    interpreter = Path(_python(python))
-    stdlib = interpreter.parent.parent / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
-    if not stdlib.is_dir():
-        stdlib = Path(os.__file__).resolve().parent
-    needed = [(interpreter, False), (stdlib, True), (SDK_DIR, True)] + [(Path(c), True) for c in checkouts]
-    for path, need_read in needed:
-        try:
-            ok = _reachable_by_other(path, need_read)
-        except OSError:
-            ok = False
-        if not ok:
-            return Isolation(None, None, f"stays root: {path} is not readable by {SANDBOX_USER}")
-    return Isolation(user.pw_uid, user.pw_gid, f"runs as {SANDBOX_USER} (uid {user.pw_uid})")
+        return fn(*args)
+    except MalformedResult as e:
+        raise SandboxError(str(e), kind="output") from None
 
 
 def _trim(text: str, limit: int = _MAX_DETAILS) -> str:
@@ -228,7 +186,7 @@ def _run(
         extra = {"user": iso.uid, "group": iso.gid, "extra_groups": []} if iso.uid is not None else {}
         deadline = time.monotonic() + timeout
         proc = subprocess.Popen(
-            [_python(python), "-I", "-S", "-B", "-c", _CHILD_SOURCE, str(request_file)],
+            [python_for(python), "-I", "-S", "-B", "-c", _CHILD_SOURCE, str(request_file)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -292,64 +250,6 @@ def _interpret(returncode, out: bytes, err: bytes, result: bytes, problem, timeo
     return parsed.get("result")
 
 
-# --- results are data from untrusted code: check their shape --------------------
-
-def _str_or_none(value, limit: int) -> str | None:
-    return value[:limit] if isinstance(value, str) else None
-
-
-def _clean_setting(entry: dict) -> dict:
-    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-        raise SandboxError("the sandbox returned a malformed setting description")
-    clean = {
-        "name": entry["name"][:200],
-        "display_name": _str_or_none(entry.get("display_name"), 200) or entry["name"][:200],
-        "type": _str_or_none(entry.get("type"), 50) or "unknown",
-        "description": _str_or_none(entry.get("description"), 4000),
-        "default": entry.get("default"),
-        "example": _str_or_none(entry.get("example"), 4000),
-        "nix_attr_name": _str_or_none(entry.get("nix_attr_name"), 500),
-        "order": entry.get("order") if isinstance(entry.get("order"), int) else 0,
-    }
-    if clean["type"] == "select-one":
-        clean["options"] = [
-            {"label": str(o.get("label"))[:200], "value": o.get("value")}
-            for o in entry.get("options") or []
-            if isinstance(o, dict)
-        ]
-    elif clean["type"] == "list":
-        clean["element_name"] = _str_or_none(entry.get("element_name"), 200)
-        clean["settings"] = [_clean_setting(s) for s in entry.get("settings") or []]
-    elif clean["type"] == "textarea-code":
-        clean["language"] = _str_or_none(entry.get("language"), 50)
-    return clean
-
-
-def _clean_module(entry, packages: list[str]) -> dict:
-    from thymis_controller.schema import MAX_ICON_CHARS
-
-    if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
-        raise SandboxError("the sandbox returned a malformed module description")
-    module_type = entry["type"]
-    if not any(module_type.startswith(p + ".") for p in packages):
-        raise SandboxError(f"the sandbox reported module `{module_type[:200]}` outside the repository's packages")
-    icons = {}
-    for key in ("icon", "icon_dark"):
-        value = entry.get(key)
-        ok = isinstance(value, str) and value.startswith("data:image/") and len(value) <= MAX_ICON_CHARS
-        icons[key] = value if ok else None
-    return {
-        "type": module_type[:300],
-        "display_name": _str_or_none(entry.get("display_name"), 200) or module_type.rsplit(".", 1)[-1],
-        "description": _str_or_none(entry.get("description"), 4000),
-        "category": _str_or_none(entry.get("category"), 100),
-        **icons,
-        "api": "2024" if entry.get("api") == "2024" else "current",
-        "package": next(p for p in packages if module_type.startswith(p + ".")),
-        "settings": [_clean_setting(s) for s in entry.get("settings") or []],
-    }
-
-
 # --- operations -----------------------------------------------------------------
 
 def discover(
@@ -369,12 +269,15 @@ def discover(
     for p in packages:
         if not p.isidentifier():
             raise SandboxError(f"`{p}` is not a Python package name")
+        if p in sys.stdlib_module_names or p == SDK_DIR.name:
+            # the child would import the standard library's / the SDK's module instead
+            raise SandboxError(f"package `{p}` cannot be imported under its name (it shadows `{p}`)")
     if not packages:
         return []
     result = _run("discover", {"packages": list(packages)}, [Path(checkout)], timeout=timeout, memory_mb=memory_mb, python=python)
     if not isinstance(result, list):
         raise SandboxError("the sandbox returned a malformed result")
-    return [_clean_module(m, list(packages)) for m in result]
+    return [_checked(clean_module, m, list(packages)) for m in result]
 
 
 def render(
@@ -427,5 +330,7 @@ def render(
 
 
 def probe(checkouts: list[Path] = (), *, python: str | None = None, timeout: float = 10.0) -> dict:
-    """Start the sandbox without running repository code: ``{"uid", "gid", "path"}``."""
+    """Start the sandbox without running repository code and report what it looks
+    like inside: ``{"uid", "gid", "path", "network"}`` (uid/gid as seen in the
+    child; ``network`` is ``"isolated"`` or ``"not isolated: <why>"``)."""
     return _run("probe", {}, list(checkouts), timeout=timeout, memory_mb=DEFAULT_MEMORY_MB, python=python)

@@ -34,6 +34,23 @@ def set_limits(limits):
         lower(resource.RLIMIT_NPROC, limits["processes"])
 
 
+def isolate_network():
+    """Best effort: move into a new, empty network namespace (only a down
+    loopback device), so module code cannot reach the network. Needs root or
+    unprivileged user namespaces; returns what happened."""
+    import ctypes
+
+    clone_newuser, clone_newnet = 0x10000000, 0x40000000
+    flags = clone_newnet if os.geteuid() == 0 else clone_newnet | clone_newuser
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(flags) == 0:
+            return "isolated"
+        return "not isolated: " + os.strerror(ctypes.get_errno())
+    except (OSError, AttributeError) as e:
+        return f"not isolated: {e}"
+
+
 class StepFailure(Exception):
     def __init__(self, kind, message, where=None, traceback=""):
         super().__init__(message)
@@ -164,13 +181,22 @@ def main():
     sys.dont_write_bytecode = True
     sys.path[:0] = roots + [sdk_dir]
     set_limits(request["limits"])
+    network = isolate_network() if request.get("isolate_network", True) else "not isolated: disabled"
+    # Load the SDK (and its built-in modules) from its own bytecode cache, then
+    # point the cache somewhere empty: a repository's committed __pycache__ files
+    # could otherwise run code that differs from the source shown to the operator.
+    import thymis_controller.modules.builtin_modules  # noqa: F401
+    import thymis_controller.render  # noqa: F401
+    import thymis_controller.schema  # noqa: F401
+
+    sys.pycache_prefix = os.path.join(os.getcwd(), ".pycache-unused")
     try:
         if request["operation"] == "discover":
             out = {"ok": True, "result": discover(request, roots, sdk_dir)}
         elif request["operation"] == "render":
             out = {"ok": True, "result": render(request, roots, sdk_dir, os.getcwd())}
         elif request["operation"] == "probe":
-            out = {"ok": True, "result": {"uid": os.getuid(), "gid": os.getgid(), "path": sys.path}}
+            out = {"ok": True, "result": {"uid": os.getuid(), "gid": os.getgid(), "path": sys.path, "network": network}}
         else:
             out = {"ok": False, "error": {"kind": "internal", "message": "unknown operation"}}
     except StepFailure as e:

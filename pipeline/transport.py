@@ -28,12 +28,14 @@ from pathlib import Path
 
 import urllib3
 from dulwich.client import (
+    HTTPUnauthorized,
     SSHGitClient,
     SSHVendor,
     TCPGitClient,
     TraditionalGitClient,
     Urllib3HttpGitClient,
 )
+from dulwich.errors import GitProtocolError, NotGitRepository
 from dulwich.protocol import Protocol
 
 from .urls import RemoteSpec
@@ -74,6 +76,11 @@ class Clock:
         self.connect = connect
         self.total = total
         self.end = time.monotonic() + total
+        self.conns: list[TimedConn] = []  # connections opened under this clock, closed by close_all()
+
+    def close_all(self) -> None:
+        for conn in self.conns:
+            conn.close()
 
     def remaining(self) -> float:
         left = self.end - time.monotonic()
@@ -95,6 +102,13 @@ class Clock:
         return FetchError("timeout", f"The server accepted the connection but did not answer within {self.connect:g} s")
 
 
+def _readable(fd: int, timeout: float) -> bool:
+    """Whether ``fd`` has data (or EOF) within ``timeout`` seconds; poll, not select: fds may exceed 1024."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    return bool(poller.poll(max(0, math.ceil(timeout * 1000))))
+
+
 class TimedConn:
     """Blocking reads from a file descriptor, each bounded by the clock; closes the peer on timeout."""
 
@@ -106,14 +120,15 @@ class TimedConn:
         self.first_wait = first_wait
         self.answered = False
         self.stderr = stderr
+        self.closed = False
+        clock.conns.append(self)
 
     def _wait(self) -> None:
         if self.answered:
             limit, error = self.clock.remaining(), self.clock.expired
         else:
             limit, error = min(self.first_wait, self.clock.remaining()), self.clock.no_answer
-        readable, _, _ = select.select([self.fd], [], [], limit)
-        if not readable:
+        if not _readable(self.fd, limit):
             self.on_timeout()
             raise error()
 
@@ -132,11 +147,12 @@ class TimedConn:
         return bytes(out)
 
     def can_read(self) -> bool:
-        readable, _, _ = select.select([self.fd], [], [], 0)
-        return bool(readable)
+        return _readable(self.fd, 0)
 
     def close(self) -> None:
-        self._close()
+        if not self.closed:
+            self.closed = True
+            self._close()
 
 
 class ChildConn(TimedConn):
@@ -153,7 +169,7 @@ class ChildConn(TimedConn):
         self.close()
 
     def _shutdown(self) -> None:
-        for stream in (self.proc.stdin, self.proc.stdout):
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             try:
                 stream.close()
             except OSError:
@@ -176,12 +192,22 @@ class HttpClient(Urllib3HttpGitClient):
         self.pool_manager.connection_pool_kw["retries"] = urllib3.Retry(
             total=None, connect=0, read=0, status=0, other=0, redirect=5)
 
+    def close(self) -> None:
+        self.pool_manager.clear()
+
     def _http_request(self, url, headers=None, data=None, raise_for_status=True):
         clock = self._clock
         read_limit = clock.first_answer() if self._first else clock.remaining()
         self._first = False
         self._timeout = urllib3.Timeout(connect=min(clock.connect, clock.remaining()), read=read_limit)
-        resp, read = super()._http_request(url, headers, data, raise_for_status)
+        resp, read = super()._http_request(url, headers, data, raise_for_status=False)
+        if raise_for_status and resp.status != 200:
+            resp.close()  # Dulwich would raise without closing the response (a leaked socket)
+            if resp.status == 404:
+                raise NotGitRepository(f"{url}: HTTP 404")
+            if resp.status == 401:
+                raise HTTPUnauthorized(resp.headers.get("WWW-Authenticate"), url)
+            raise GitProtocolError(f"unexpected http resp {resp.status} for {url}")
 
         def timed_read(amt: int | None = None) -> bytes:
             left = clock.remaining()
@@ -202,7 +228,11 @@ class TcpClient(TCPGitClient):
 
     def _connect(self, cmd: bytes, path, protocol_version=None):
         clock = self._clock
-        sock = socket.create_connection((self._host, self._port), timeout=min(clock.connect, clock.remaining()))
+        try:
+            sock = socket.create_connection((self._host, self._port), timeout=min(clock.connect, clock.remaining()))
+        except TimeoutError:
+            raise FetchError("timeout", f"Could not connect to {self._host}:{self._port} "
+                                        f"within {clock.connect:g} s") from None
         sock.settimeout(None)
         conn = TimedConn(sock.fileno(), sock.sendall, sock.close, clock, clock.connect)
         proto = Protocol(conn.read, conn.write, conn.close, report_activity=self._report_activity)
@@ -246,7 +276,7 @@ class SshVendor(SSHVendor):
 
 
 class LocalClient(TraditionalGitClient):
-    """A local repository, served by ``git upload-pack`` in a child process."""
+    """A local repository (bare, or a working tree's), served by ``git upload-pack`` in a child process."""
 
     def __init__(self, clock: Clock) -> None:
         super().__init__()
@@ -255,9 +285,11 @@ class LocalClient(TraditionalGitClient):
     def _connect(self, cmd: bytes, path, protocol_version=None):
         if isinstance(path, bytes):
             path = path.decode()
+        if not os.path.isdir(path):
+            raise FetchError("not_found", f"No git repository at {path}: no such directory")
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
         env.update(GIT_PROTOCOL="version=2", GIT_CONFIG_NOSYSTEM="1")
-        conn = ChildConn(["git", "upload-pack", "--strict", path], self._clock, self._clock.connect, env)
+        conn = ChildConn(["git", "upload-pack", path], self._clock, self._clock.connect, env)
         proto = Protocol(conn.read, conn.write, conn.close, report_activity=self._report_activity)
         return proto, conn.can_read, conn.stderr
 

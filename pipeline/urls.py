@@ -202,7 +202,10 @@ def _standard(s: str, scheme: str, allow_local: bool) -> RemoteSpec:
     base = scheme[4:] if flake else scheme
     if base not in ("https", "http", "ssh", "git", "file") or scheme == "git+git":
         raise UrlError(f"Unsupported URL scheme {scheme}://; use https://, ssh:// or git@host:path (e.g. {EXAMPLES})")
-    parts = urlsplit(s)
+    try:
+        parts = urlsplit(s)
+    except ValueError as e:  # e.g. a bad [IPv6] host
+        raise UrlError(f"The URL {s!r} is malformed: {e}") from None
     if parts.fragment or s.endswith("#"):
         raise UrlError(f"The URL {s!r} must not contain a '#' fragment")
     if flake:

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 HTMX_VERSION=2.0.8
 HTMX_SHA256=22283ef68cb7545914f0a88a1bdedc7256a703d1d580c1d255217d0a50d31313
 target=static/htmx.min.js
+mkdir -p static
 if [ -f "$target" ] && echo "$HTMX_SHA256  $target" | sha256sum -c --status; then
   exit 0
 fi

@@ -10,11 +10,20 @@ Use from tests::
     from tests.gitserver import git_server  # the fixture (session-scoped)
 
     def test_x(git_server):
-        repo = git_server.make_repo("demo", {"README.md": "hello"})
+        name = git_server.new_name("demo")   # the server is shared: use fresh names
+        repo = git_server.make_repo(name, {"README.md": "hello"})
         sha = repo.commit({"a.txt": "more"}, message="second")
-        url = git_server.url("demo")          # http://127.0.0.1:PORT/demo.git
+        url = git_server.url(name)            # http://127.0.0.1:PORT/demo-1.git
 
-Or without pytest: ``with GitServer(root) as server: ...``.
+Or without pytest: ``with GitServer(root) as server: ...`` (or ``.start()``/``.stop()``).
+
+Also here: ``server.require_auth(name, user, token)`` (HTTP basic auth per
+repository), ``server.remove_repo(name)``, ``server.stall(name)`` (never answer
+its pack requests), ``server.requests`` / ``server.fetch_requests(name)`` (what
+was asked), the ``git_daemon`` fixture (the same repositories over git://),
+``stuck_server`` (accepts TCP, never answers) and ``closed_port_url()``.
+File values for ``make_repo``/``commit``: str/bytes, ``Executable``, ``Symlink``, ``Submodule``.
+To share the fixtures, a conftest may say ``pytest_plugins = ["tests.gitserver"]``.
 Repositories are created with the ``git`` CLI (fast-import), never with the code under test.
 """
 
@@ -28,6 +37,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -253,8 +263,12 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if self.headers.get("Content-Encoding"):
             env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
-        if self.headers.get("Git-Protocol"):
+        if self.headers.get("Git-Protocol") and owner.protocol_v2:
             env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
+        if repo in owner.stalled and _command(body) == "fetch":
+            owner.requests.append(Request(self.command, self.path, 0, "fetch"))
+            owner.released.wait(60)  # never answer (until the server stops)
+            return
         proc = subprocess.Popen(
             ["git", "http-backend"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=owner.log, env=env,
@@ -305,10 +319,15 @@ class _HTTPServer(ThreadingHTTPServer):
 class GitServer:
     """Serves every ``<name>.git`` under ``root`` at ``http://127.0.0.1:<port>/<name>.git``."""
 
-    def __init__(self, root: Path, *, allow_sha_in_want: bool = True) -> None:
+    def __init__(self, root: Path, *, allow_sha_in_want: bool = True, protocol_v2: bool = True) -> None:
+        """``protocol_v2=False`` makes the server speak only protocol v0 (v2 lets any commit be wanted)."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.allow_sha_in_want = allow_sha_in_want
+        self.protocol_v2 = protocol_v2
+        self.stalled: set[str] = set()  # repositories whose fetch requests are never answered
+        self.released = threading.Event()
+        self._names = itertools.count(1)
         self.auth: dict[str, tuple[str, str]] = {}
         self.requests: list[Request] = []
         self.log = None
@@ -325,6 +344,7 @@ class GitServer:
         return self
 
     def stop(self) -> None:
+        self.released.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -368,6 +388,13 @@ class GitServer:
             repo.commit(files, message, branch=branch)
         return repo
 
+    def new_name(self, prefix: str = "repo") -> str:
+        """A repository name not used yet on this server (the fixture is shared by many tests)."""
+        while True:
+            name = f"{prefix}-{next(self._names)}"
+            if not (self.root / f"{name}.git").exists():
+                return name
+
     def repo(self, name: str) -> Repo:
         return Repo(self.root / f"{name}.git", name)
 
@@ -377,6 +404,10 @@ class GitServer:
     def require_auth(self, name: str, username: str, password: str) -> None:
         """Make repository ``name`` answer 401 unless given these basic-auth credentials."""
         self.auth[name.removesuffix(".git")] = (username, password)
+
+    def stall(self, name: str) -> None:
+        """Advertise refs of ``name`` normally but never answer its fetch (pack) requests."""
+        self.stalled.add(name)
 
     def fetch_requests(self, name: str) -> int:
         """How many upload-pack fetch requests (pack negotiations/downloads) ``name`` answered."""
@@ -389,6 +420,38 @@ def closed_port_url(name: str = "nothing") -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}/{name}.git"
+
+
+class GitDaemon:
+    """``git daemon`` serving ``root`` over git:// on a loopback port (protocol v2 capable)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.proc = subprocess.Popen(
+            ["git", "daemon", "--reuseaddr", "--listen=127.0.0.1", f"--port={self.port}", "--export-all",
+             "--informative-errors", f"--base-path={self.root}", str(self.root)],
+            env=git_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("git daemon did not start")
+                time.sleep(0.05)
+
+    def url(self, name: str) -> str:
+        return f"git://127.0.0.1:{self.port}/{name}.git"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
 
 
 class StuckServer:
@@ -412,6 +475,14 @@ def git_server(tmp_path_factory: pytest.TempPathFactory):
     """A running GitServer for the whole session; give each test's repositories unique names."""
     with GitServer(tmp_path_factory.mktemp("git-server")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def git_daemon(git_server):
+    """git:// access to the repositories of ``git_server``."""
+    daemon = GitDaemon(git_server.root)
+    yield daemon
+    daemon.stop()
 
 
 @pytest.fixture

@@ -34,8 +34,10 @@ def test_add_fetches_the_default_branch(api, git_server, app):
     body, job, current = added_and_fetched(api, git_server.url(name), display_name="My Modules")
     assert body["name"] == "my-modules" and body["status"] == "pending"
     assert job["state"] == "succeeded", job
-    assert current["fetched_commit"] == repo.rev("refs/heads/main")
-    assert current["steps"][0]["step"] == "fetch" and current["steps"][0]["state"] == "passed"
+    assert current["fetched_commit"] == current["active_commit"] == repo.rev("refs/heads/main")
+    assert current["status"] == "ready"
+    assert [(s["step"], s["state"]) for s in current["steps"]] == [
+        ("fetch", "passed"), ("marker", "passed"), ("flake", "passed"), ("modules", "passed"), ("unique", "passed")]
     assert current["last_checked_at"].endswith("Z")
     listed = api.get("/api/repositories").get_json()
     assert [r["name"] for r in listed] == ["my-modules"]

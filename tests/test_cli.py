@@ -4,10 +4,11 @@ import json
 from tests.gitserver import git_server  # noqa: F401 - fixture
 
 README = "This repository contains thymis modules.\n"
+FLAKE = '{ outputs = { self }: { }; }\n'
 
 
 def test_repos_add_list_refresh_remove(app, git_server):
-    git_server.make_repo("cli-demo", {"README.md": README})
+    git_server.make_repo("cli-demo", {"README.md": README, "flake.nix": FLAKE})
     runner = app.test_cli_runner()
     result = runner.invoke(args=["repos", "add", git_server.url("cli-demo"), "--display-name", "CLI Demo"])
     assert result.exit_code == 0, result.output

@@ -5,6 +5,7 @@ from tests.conftest import wait_for_job
 from tests.gitserver import closed_port_url, git_server  # noqa: F401 - fixture
 
 README = "This repository contains thymis modules.\n"
+FLAKE = '{ description = "page demo"; outputs = { self }: { }; }\n'
 
 
 def post_form(client, path, data, htmx=False):
@@ -33,7 +34,7 @@ def test_invalid_form_shows_the_same_message_as_json_and_keeps_input(client, api
 
 
 def test_htmx_add_returns_the_section_partial_and_row_polls_until_done(client, api, git_server):
-    git_server.make_repo("page-demo", {"README.md": README})
+    git_server.make_repo("page-demo", {"README.md": README, "flake.nix": FLAKE})
     response = post_form(client, "/repositories", {"display_name": "Page Demo", "url": git_server.url("page-demo")},
                          htmx=True)
     text = response.get_data(as_text=True)
@@ -47,20 +48,20 @@ def test_htmx_add_returns_the_section_partial_and_row_polls_until_done(client, a
     final = client.get("/repositories/page-demo/row?poll=1", headers={"HX-Request": "true"})
     assert final.status_code == 286  # tells htmx to stop polling
     body = final.get_data(as_text=True)
-    assert "every 1s" not in body and "fetched" in body
+    assert "every 1s" not in body and 'data-status="ready"' in body
     commit = api.get("/api/repositories/page-demo").get_json()["fetched_commit"]
     assert commit[:7] in body
 
 
 def test_plain_form_post_redirects_and_flashes(client, git_server):
-    git_server.make_repo("page-plain", {"README.md": README})
+    git_server.make_repo("page-plain", {"README.md": README, "flake.nix": FLAKE})
     response = post_form(client, "/repositories", {"display_name": "Plain", "url": git_server.url("page-plain")})
     assert response.status_code == 302
     assert "Added Plain" in client.get("/repositories").get_data(as_text=True)
 
 
 def test_edit_and_delete_with_confirmation(client, api, git_server):
-    git_server.make_repo("page-edit", {"README.md": README})
+    git_server.make_repo("page-edit", {"README.md": README, "flake.nix": FLAKE})
     post_form(client, "/repositories", {"display_name": "Edit Me", "url": git_server.url("page-edit")})
     assert "Edit Me" in client.get("/repositories/edit-me/edit").get_data(as_text=True)
     bad = post_form(client, "/repositories/edit-me/edit", {"display_name": "", "url": git_server.url("page-edit")})

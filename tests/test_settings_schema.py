@@ -59,6 +59,8 @@ def test_form_strings_are_converted_and_empty_means_unset():
     assert errors == {} and clean == {"enabled": True, "interval": 15, "mode": "b"}
     _, errors = check({"interval": "fifteen"}, from_form=True)
     assert errors == {"modules[0].settings.interval": "Interval must be a whole number"}
+    _, errors = check({"interval": str(2 ** 64)}, from_form=True)
+    assert errors == {"modules[0].settings.interval": "Interval is too large"}
 
 
 def test_a_generated_form_reads_back_with_list_rows():

@@ -10,5 +10,8 @@ This package must stay free of the web application's code: the sandbox puts
 only this package on the path of the interpreter that runs external modules.
 """
 
-from thymis_controller import lib, models, nix, project  # noqa: F401  (attribute access after `import thymis_controller`)
-from thymis_controller import modules  # noqa: F401,E402
+# Imported so that `import thymis_controller` alone makes `thymis_controller.models`
+# etc. available, as repositories written for Thymis expect.
+from thymis_controller import lib, models, modules, nix, project
+
+__all__ = ["lib", "models", "modules", "nix", "project"]

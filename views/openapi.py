@@ -18,6 +18,22 @@ ERRORS = {code: _json(_ref("Error"), text) for code, text in
           (("401", "not authenticated"), ("404", "unknown name"), ("409", "conflict"), ("422", "invalid input"))}
 NAME = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
 
+def _collection(plural: str, schema: str) -> dict:
+    body = {"requestBody": {"content": {"application/json": {"schema": _ref(schema)}}}}
+    return {
+        f"/api/{plural}": {
+            "get": {"responses": {"200": _json({"type": "array", "items": _ref(schema)}), **ERRORS}},
+            "post": {**body, "responses": {"201": _json(_ref(schema), "created"), **ERRORS}},
+        },
+        f"/api/{plural}/{{name}}": {
+            "parameters": NAME,
+            "get": {"responses": {"200": _json(_ref(schema)), **ERRORS}},
+            "patch": {**body, "responses": {"200": _json(_ref(schema)), **ERRORS}},
+            "delete": {"responses": {"204": {"description": "deleted"}, **ERRORS}},
+        },
+    }
+
+
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {"title": "Thymis controller appliance API", "version": "1"},
@@ -43,6 +59,26 @@ DOCUMENT = {
                 "modules": {"type": "array", "items": {"type": "object"}},
                 "last_checked_at": {"type": ["string", "null"], "format": "date-time"},
                 "last_error": {"type": ["string", "null"]}, "job_id": {"type": ["integer", "null"]}}},
+            "ModuleUse": {"type": "object", "required": ["type"], "properties": {
+                "type": {"type": "string"}, "settings": {"type": "object"},
+                "available": {"type": "boolean", "readOnly": True}, "display_name": {"type": "string", "readOnly": True}}},
+            "Device": {"type": "object", "required": ["name", "display_name"], "properties": {
+                "name": {"type": "string"}, "display_name": {"type": "string"},
+                "target": {"type": "string", "description": "local or ssh://user@host[:port]"},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "modules": {"type": "array", "items": _ref("ModuleUse")},
+                "warnings": {"type": "array", "items": {"type": "string"}, "readOnly": True},
+                "effective": {"type": "array", "readOnly": True, "items": {"type": "object"}}}},
+            "Tag": {"type": "object", "required": ["name", "display_name"], "properties": {
+                "name": {"type": "string"}, "display_name": {"type": "string"},
+                "priority": {"type": "integer", "minimum": 1, "maximum": 1500, "default": 90},
+                "modules": {"type": "array", "items": _ref("ModuleUse")},
+                "devices": {"type": "array", "items": {"type": "string"}, "readOnly": True}}},
+            "Module": {"type": "object", "properties": {
+                "type": {"type": "string"}, "display_name": {"type": "string"},
+                "description": {"type": ["string", "null"]}, "category": {"type": ["string", "null"]},
+                "icon": {"type": ["string", "null"]}, "source": {"type": "string"},
+                "settings": {"type": "array", "items": {"type": "object"}}}},
             "Job": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "kind": {"type": "string"},
                 "state": {"enum": ["queued", "running", "succeeded", "failed"]},
@@ -71,6 +107,9 @@ DOCUMENT = {
             "post": {"responses": {"202": _json({"type": "object", "properties": {"job_id": {"type": "integer"}}}),
                                    **ERRORS}},
         },
+        "/api/modules": {"get": {"responses": {"200": _json({"type": "array", "items": _ref("Module")}), **ERRORS}}},
+        **_collection("devices", "Device"),
+        **_collection("tags", "Tag"),
         "/api/jobs/{id}": {
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
             "get": {"responses": {"200": _json(_ref("Job")), **ERRORS}},

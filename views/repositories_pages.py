@@ -14,8 +14,13 @@ blueprint = Blueprint("repositories", __name__, url_prefix="/repositories")
 FORM_FIELDS = ("display_name", "url", "name", "ref")
 
 
+def _row(repo: Repository) -> dict:
+    validation = service.active_validation(repo)
+    return {"repo": repo, "job": active_job_for(repo), "modules": validation.modules if validation else []}
+
+
 def _rows():
-    return [(repo, active_job_for(repo)) for repo in Repository.select().order_by(Repository.display_name)]
+    return [_row(repo) for repo in Repository.select().order_by(Repository.display_name)]
 
 
 def _form_data() -> dict:
@@ -51,11 +56,10 @@ def add():
 
 @blueprint.get("/<name>/row")
 def row(name: str):
-    repo = service.get_repository(name)
-    job = active_job_for(repo)
+    row = _row(service.get_repository(name))
     # 286 tells htmx to stop polling once nothing is running any more.
-    status = 286 if request.args.get("poll") and job is None else 200
-    return render_template("_repository_row.html", repo=repo, job=job), status
+    status = 286 if request.args.get("poll") and row["job"] is None else 200
+    return render_template("_repository_row.html", **row), status
 
 
 @blueprint.route("/<name>/edit", methods=["GET", "POST"])
@@ -82,8 +86,7 @@ def refresh(name: str):
     except service.JobConflict as exc:
         flash(f"{repo.display_name} is already being fetched (job {exc.job.id}).")
     if request.headers.get("HX-Request"):
-        repo = service.get_repository(name)
-        return render_template("_repository_row.html", repo=repo, job=active_job_for(repo))
+        return render_template("_repository_row.html", **_row(service.get_repository(name)))
     return redirect(url_for("repositories.index"))
 
 

@@ -6,7 +6,7 @@ from thymis_controller.modules.custom_nix import CustomNixModule
 from thymis_controller.modules.modules import Module
 from thymis_controller.modules.thymis import ThymisDevice
 
-__all__ = ["builtin_modules", "BUILTIN_MODULE_CLASSES", "builtin_module_types"]
+__all__ = ["builtin_modules", "BUILTIN_MODULE_CLASSES", "builtin_module_types", "builtin_module_descriptions"]
 
 BUILTIN_MODULE_CLASSES: tuple[type[Module], ...] = (ThymisDevice, SSHAccess, BashModule, CustomNixModule)
 
@@ -18,3 +18,11 @@ def builtin_modules() -> list[Module]:
 
 def builtin_module_types() -> set[str]:
     return {f"{cls.__module__}.{cls.__name__}" for cls in BUILTIN_MODULE_CLASSES}
+
+
+def builtin_module_descriptions() -> list[dict]:
+    """JSON descriptions of the built-in modules (trusted code: described in-process),
+    shaped like the sandbox's descriptions of external modules (``package`` is None)."""
+    from thymis_controller.schema import describe_module
+
+    return [dict(describe_module(m), package=None) for m in builtin_modules()]

@@ -1,0 +1,351 @@
+"""The project repository: a git repository (written with Dulwich) holding the generated flake.
+
+``generate_project`` renders the files (``deploy.render``), writes only those whose content changed,
+removes module files that are no longer used, keeps ``flake.lock`` current with ``nix flake lock``
+(offline: every input is local), and commits with a message saying what changed.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dulwich.errors import NotGitRepository
+from dulwich.index import cleanup_mode, commit_tree, index_entry_from_stat
+from dulwich.object_store import MemoryObjectStore
+from dulwich.objects import Blob
+from dulwich.repo import Repo
+
+from deploy.model import DeviceConfig, FlakeInput
+from deploy.render import GenerationError, RenderedProject, render_project
+
+MANAGED_DIRS = ("hosts", "tags")
+COMMITTER = b"Thymis controller <controller@thymis.invalid>"
+LOCK_TIMEOUT = 300
+PACK_THRESHOLD = 64
+
+
+@dataclass
+class GenerateResult:
+    """commit: the project's HEAD after generation (hex). changed: a commit was made.
+    files_changed: project paths written or removed (flake.lock included). message: the commit message
+    ("" without a commit). lock_seconds: time spent in ``nix flake lock`` (0 when not needed)."""
+    commit: str
+    changed: bool
+    files_changed: list[str] = field(default_factory=list)
+    message: str = ""
+    lock_seconds: float = 0.0
+
+
+class LockError(GenerationError):
+    """``nix flake lock`` failed; the message holds nix's error."""
+
+
+def _blob_sha(data: bytes) -> bytes:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest().encode()
+
+
+def _open_repo(project_dir: Path) -> Repo:
+    project_dir.mkdir(parents=True, exist_ok=True)
+    if (project_dir / ".git").exists():
+        return Repo(str(project_dir))
+    return Repo.init(str(project_dir))
+
+
+@contextmanager
+def project_lock(project_dir: Path):
+    """Serialises writers of one project directory (threads and processes): an flock on a file beside it."""
+    project_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(project_dir.parent / f".{project_dir.name}.generate.lock", "w") as handle:
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise GenerationError(f"{project_dir} is locked by another generation for too long")
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def head_commit(project_dir: Path) -> str | None:
+    """The project's HEAD commit (hex), or None before the first generation."""
+    try:
+        repo = Repo(str(project_dir))
+    except NotGitRepository:
+        return None
+    try:
+        return repo.head().decode()
+    except KeyError:
+        return None
+    finally:
+        repo.close()
+
+
+def _managed_on_disk(project_dir: Path) -> set[str]:
+    found = set()
+    for top in MANAGED_DIRS:
+        for root, _dirs, names in os.walk(project_dir / top):
+            rel = os.path.relpath(root, project_dir)
+            found.update(f"{rel}/{name}".replace(os.sep, "/") for name in names)
+    return found
+
+
+def _remove_empty_dirs(project_dir: Path) -> None:
+    for top in MANAGED_DIRS:
+        for root, dirs, names in os.walk(project_dir / top, topdown=False):
+            if not dirs and not names and Path(root) != project_dir / top:
+                try:
+                    os.rmdir(root)
+                except OSError:
+                    pass
+
+
+def _run_lock(project_dir: Path) -> None:
+    """Update flake.lock with ``nix flake lock``.
+
+    The lock only depends on flake.nix (the root node records inputs, nothing of the project's own tree),
+    so it runs on a scratch copy of flake.nix and flake.lock: nix then does not copy every module file of
+    the project into the store just to lock it, which took seconds for a few thousand files.
+    """
+    with tempfile.TemporaryDirectory(prefix=".lock-", dir=project_dir.parent) as scratch:
+        scratch_dir = Path(scratch)
+        shutil.copyfile(project_dir / "flake.nix", scratch_dir / "flake.nix")
+        if (project_dir / "flake.lock").exists():
+            shutil.copyfile(project_dir / "flake.lock", scratch_dir / "flake.lock")
+        proc = subprocess.run(["nix", "flake", "lock", f"path:{scratch_dir}"], cwd=scratch_dir,
+                              capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            lines = [line for line in proc.stderr.splitlines() if line.strip()]
+            raise LockError("nix flake lock failed: " + "\n".join(lines[-20:]))
+        new_lock = (scratch_dir / "flake.lock").read_bytes()
+    target = project_dir / "flake.lock"
+    if not target.exists() or target.read_bytes() != new_lock:
+        target.write_bytes(new_lock)
+
+
+_DEVICE_LINE = re.compile(r'^      ("(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_\'-]*) = nixpkgs\.lib\.nixosSystem \{$')
+
+
+def _flake_parts(text: str) -> tuple[str, dict[str, str]]:
+    """(inputs section, {device: its nixosSystem block}) of a flake.nix written by deploy.render."""
+    inputs, devices, current = [], {}, None
+    in_inputs = False
+    for line in text.splitlines():
+        if line == "  inputs = {":
+            in_inputs = True
+        elif in_inputs:
+            if line == "  };":
+                in_inputs = False
+            else:
+                inputs.append(line)
+        match = _DEVICE_LINE.match(line)
+        if match:
+            current = match.group(1).strip('"')
+            devices[current] = ""
+        if current is not None:
+            devices[current] += line + "\n"
+            if line == "      };":
+                current = None
+    return "\n".join(inputs), devices
+
+
+def _names(kind: str, what: str, names: list[str]) -> str:
+    if len(names) == 1:
+        return f"{kind} {names[0]} {what}"
+    return f"{kind}s {what}: {', '.join(names)}"
+
+
+def _describe(changes: dict[str, str], old_flake: str, new_flake: str) -> str:
+    """A commit message from {path: 'added'|'changed'|'removed'} and the old and new flake.nix."""
+    old_inputs, old_devices = _flake_parts(old_flake)
+    new_inputs, new_devices = _flake_parts(new_flake)
+    modules: dict[tuple[str, str], list[str]] = {}
+    touched_devices, old_tags, new_tags = set(), set(), set()
+    for path, what in sorted(changes.items()):
+        parts = path.split("/")
+        if len(parts) == 3 and parts[0] in MANAGED_DIRS:
+            kind = "device" if parts[0] == "hosts" else "tag"
+            modules.setdefault((f"{kind} {parts[1]}", what), []).append(parts[2].removesuffix(".nix"))
+            if kind == "device":
+                touched_devices.add(parts[1])
+    added = sorted(set(new_devices) - set(old_devices))
+    removed = sorted(set(old_devices) - set(new_devices))
+    changed = sorted({d for d in new_devices if d in old_devices and old_devices[d] != new_devices[d]}
+                     | (touched_devices & set(old_devices) & set(new_devices)))
+    tag_changes: dict[str, set[str]] = {}
+    for (owner, what), _ in modules.items():
+        if owner.startswith("tag "):
+            tag_changes.setdefault(owner[4:], set()).add(what)
+    heads = []
+    if added:
+        heads.append(_names("device", "added", added))
+    if removed:
+        heads.append(_names("device", "removed", removed))
+    if changed:
+        heads.append(_names("device", "changed", changed))
+    for what in ("added", "removed"):
+        tags = sorted(t for t, c in tag_changes.items() if c == {what})
+        if tags:
+            heads.append(_names("tag", what, tags))
+    tags = sorted(t for t, c in tag_changes.items() if c not in ({"added"}, {"removed"}))
+    if tags:
+        heads.append(_names("tag", "changed", tags))
+    if old_inputs != new_inputs:
+        heads.append("flake inputs changed" if old_flake else "flake created")
+    if changes.get("flake.lock") == "changed":
+        heads.append("lock file updated")
+    title = "; ".join(heads) or "project regenerated"
+    if len(title) > 200:
+        title = title[:197] + "..."
+    body = [f"- {owner}: modules {what} {', '.join(names)}" for (owner, what), names in sorted(modules.items())]
+    return title + "\n\n" + "\n".join(body) + ("\n" if body else "")
+
+
+def write_project(project_dir: Path, rendered: RenderedProject, *, lock: bool = True,
+                  message: str | None = None) -> GenerateResult:
+    """Write ``rendered`` into the project repository and commit it (see ``generate_project``)."""
+    project_dir = Path(project_dir).resolve()
+    with project_lock(project_dir):
+        repo = _open_repo(project_dir)
+        try:
+            return _write(repo, project_dir, rendered, lock=lock, message=message)
+        finally:
+            repo.close()
+
+
+def _store_objects(repo: Repo, objects: list) -> None:
+    """Add new objects: one pack when there are many (fast on slow file systems), loose otherwise."""
+    store = repo.object_store
+    fresh = {obj.id: obj for obj in objects if obj.id not in store}
+    if len(fresh) >= PACK_THRESHOLD:
+        store.add_objects([(obj, None) for obj in fresh.values()])
+    else:
+        for obj in fresh.values():
+            store.add_object(obj)
+
+
+def _stage_data(index, project_dir: Path, path: str, data: bytes, objects: list) -> None:
+    blob = Blob.from_string(data)
+    objects.append(blob)
+    st = os.lstat(project_dir / path)
+    index[path.encode()] = index_entry_from_stat(st, blob.id, mode=cleanup_mode(st.st_mode))
+
+
+def _write(repo: Repo, project_dir: Path, rendered: RenderedProject, *, lock: bool,
+           message: str | None) -> GenerateResult:
+    index = repo.open_index()
+    indexed = {path.decode(): index[path] for path in index.paths()}
+    changes: dict[str, str] = {}
+    objects: list = []
+    made_dirs: set[Path] = set()
+
+    flake_path = project_dir / "flake.nix"
+    old_flake = flake_path.read_text() if "flake.nix" in indexed and flake_path.exists() else ""
+    for path, text in rendered.files.items():
+        data = text.encode()
+        entry = indexed.get(path)
+        full = project_dir / path
+        try:
+            st = full.lstat()
+        except FileNotFoundError:
+            st = None
+        sha = _blob_sha(data)
+        if entry is not None and entry.sha == sha and st is not None and st.st_size == len(data) \
+                and _same_mtime(entry.mtime, st):
+            continue
+        if st is None or st.st_size != len(data) or full.read_bytes() != data:
+            if full.parent not in made_dirs:
+                full.parent.mkdir(parents=True, exist_ok=True)
+                made_dirs.add(full.parent)
+            full.write_bytes(data)
+        if entry is None or entry.sha != sha:
+            changes[path] = "added" if entry is None else "changed"
+        _stage_data(index, project_dir, path, data, objects)
+
+    stale = {p for p in indexed if p.split("/", 1)[0] in MANAGED_DIRS and p not in rendered.files}
+    stale |= {p for p in _managed_on_disk(project_dir) if p not in rendered.files}
+    for path in stale:
+        (project_dir / path).unlink(missing_ok=True)
+        if path in indexed:
+            changes[path] = "removed"
+            del index[path.encode()]
+    if stale:
+        _remove_empty_dirs(project_dir)
+    if changes or objects:
+        index.write()
+
+    lock_seconds = 0.0
+    lock_path = project_dir / "flake.lock"
+    if lock and ("flake.nix" in changes or not lock_path.exists() or "flake.lock" not in indexed):
+        old_lock = lock_path.read_bytes() if lock_path.exists() else None
+        started = time.monotonic()
+        _run_lock(project_dir)
+        lock_seconds = time.monotonic() - started
+        new_lock = lock_path.read_bytes()
+        if new_lock != old_lock or "flake.lock" not in indexed:
+            changes["flake.lock"] = "added" if "flake.lock" not in indexed else "changed"
+        if "flake.lock" in changes:
+            _stage_data(index, project_dir, "flake.lock", new_lock, objects)
+            index.write()
+
+    trees = MemoryObjectStore()
+    tree = commit_tree(trees, index.iterobjects())
+    try:
+        head = repo.head()
+    except KeyError:
+        head = None
+    if head is not None and repo[head].tree == tree:
+        _store_objects(repo, objects)
+        return GenerateResult(commit=head.decode(), changed=False, files_changed=sorted(changes),
+                              lock_seconds=lock_seconds)
+    _store_objects(repo, objects + [trees[sha] for sha in trees])
+    text = message or _describe(changes, old_flake, rendered.files["flake.nix"])
+    commit = repo.get_worktree().commit(message=text.encode(), committer=COMMITTER, author=COMMITTER,
+                                        tree=tree)
+    return GenerateResult(commit=commit.decode(), changed=True, files_changed=sorted(changes), message=text,
+                          lock_seconds=lock_seconds)
+
+
+def _same_mtime(index_mtime, st: os.stat_result) -> bool:
+    if isinstance(index_mtime, tuple):
+        seconds, nanos = index_mtime
+        return seconds == int(st.st_mtime) and nanos == st.st_mtime_ns % 1_000_000_000
+    return int(index_mtime) == int(st.st_mtime)
+
+
+def generate_project(project_dir: Path, *, devices: list[DeviceConfig], inputs: list[FlakeInput],
+                     thymis_url: str, thymis_from: str | None = None, lock: bool = True,
+                     message: str | None = None) -> GenerateResult:
+    """Generate and commit the project flake in ``project_dir`` (created and ``git init``-ed if needed).
+
+    Files: ``flake.nix``; ``hosts/<device>/<module type>.nix`` and ``tags/<tag>/<module type>.nix`` (each
+    ``{ inputs, pkgs, lib, config, ... }: { <body> }``); ``flake.lock`` from ``nix flake lock`` (run only
+    when flake.nix changed or there is no lock; needs ``nix-command flakes`` in NIX_CONFIG, no network for
+    local inputs). Only files whose content changed are written; files of removed devices, tags and modules
+    are deleted. Returns changed=False and makes no commit when the tree is unchanged.
+
+    thymis_url: the flake providing ``nixosModules.thymis-device`` and ``nixpkgs`` (unless an input
+    overrides it, see ``deploy.render.choose_thymis``); thymis_from: the input to use when more than one
+    provides ``thymis``. lock=False skips ``nix flake lock`` (the commit then has no up-to-date lock).
+    Raises GenerationError (bad names, conflicting tag modules), ThymisOverrideConflict, LockError.
+    """
+    rendered = render_project(devices, inputs, thymis_url, thymis_from)
+    return write_project(Path(project_dir), rendered, lock=lock, message=message)
+
+
+def project_url(project_dir: Path, commit: str) -> str:
+    """The flake URL of one committed revision of the project: builds never see uncommitted files."""
+    return f"git+file://{Path(project_dir).resolve()}?rev={commit}"

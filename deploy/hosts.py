@@ -1,0 +1,156 @@
+"""Where a system is activated: this machine, or a device reached over SSH.
+
+Both run POSIX shell scripts (``run``) and make a store path available there (``copy_closure``:
+nothing to do locally, ``nix copy --to ssh://...`` for a device). SSH never prompts: BatchMode, a
+connect timeout, only the given key, only the given known-hosts file.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deploy.nixlog import NixLog, Reporter
+
+SSH_TARGET = re.compile(r"^ssh://(?P<user>[A-Za-z_][A-Za-z0-9_.-]{0,31})@"
+                        r"(?P<host>[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?$")
+
+
+class TargetError(ValueError):
+    """A target string that is neither "local" nor ssh://user@host[:port]."""
+
+
+@dataclass
+class SshOptions:
+    """How to reach devices over SSH.
+
+    key_file: private key to use (IdentitiesOnly); known_hosts_file: the only known-hosts file consulted;
+    strict_host_key_checking: "yes" (unknown or changed host keys fail) or "accept-new";
+    connect_timeout: seconds; extra_options: more ``-o`` options ("Key=value").
+    Paths must not contain whitespace: Nix splits NIX_SSHOPTS on it.
+    """
+    key_file: Path | None = None
+    known_hosts_file: Path | None = None
+    strict_host_key_checking: str = "yes"
+    connect_timeout: int = 10
+    extra_options: tuple[str, ...] = ()
+
+    def args(self, port: int | None) -> list[str]:
+        args = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={int(self.connect_timeout)}",
+                "-o", f"StrictHostKeyChecking={self.strict_host_key_checking}", "-o", "ServerAliveInterval=15",
+                "-o", "ServerAliveCountMax=4"]
+        if self.key_file:
+            args += ["-o", "IdentitiesOnly=yes", "-i", str(self.key_file)]
+        if self.known_hosts_file:
+            args += ["-o", f"UserKnownHostsFile={self.known_hosts_file}", "-o", "GlobalKnownHostsFile=/dev/null"]
+        for option in self.extra_options:
+            args += ["-o", option]
+        if port:
+            args += ["-p", str(port)]
+        for arg in args:
+            if any(ch.isspace() for ch in arg):
+                raise TargetError(f"SSH option {arg!r} contains whitespace, which NIX_SSHOPTS cannot carry")
+        return args
+
+
+@dataclass
+class RunResult:
+    returncode: int
+    output: list[str] = field(default_factory=list)
+
+
+def _stream(command: list[str], reporter: Reporter, *, env=None, timeout: float | None = None,
+            on_line=None) -> RunResult:
+    """Run a command, its stdout and stderr merged, passing each line to ``on_line`` (or the reporter)."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            text=True, errors="replace", env=env, start_new_session=True)
+    timer = threading.Timer(timeout, proc.kill) if timeout else None
+    if timer:
+        timer.start()
+    lines = []
+    try:
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            lines.append(line)
+            (on_line or reporter.log)(line)
+        returncode = proc.wait()
+    finally:
+        if timer:
+            timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return RunResult(returncode, lines)
+
+
+class LocalHost:
+    """This machine: scripts run with /bin/sh, the store path is already here."""
+    name = "local"
+
+    def __str__(self) -> str:
+        return "this machine"
+
+    def run(self, script: str, reporter: Reporter, *, timeout: float | None = None, on_line=None) -> RunResult:
+        return _stream(["/bin/sh", "-c", script], reporter, timeout=timeout, on_line=on_line)
+
+    def copy_closure(self, store_path: str, reporter: Reporter) -> None:
+        return None
+
+
+@dataclass
+class SshHost:
+    """A device reached as ``user@host`` on ``port`` with ``options``."""
+    user: str
+    host: str
+    port: int | None = None
+    options: SshOptions = field(default_factory=SshOptions)
+
+    def __str__(self) -> str:
+        return f"{self.user}@{self.host}" + (f":{self.port}" if self.port else "")
+
+    @property
+    def destination(self) -> str:
+        return f"{self.user}@{self.host.strip('[]')}"
+
+    def ssh_command(self, script: str) -> list[str]:
+        return ["ssh", *self.options.args(self.port), self.destination, "--", script]
+
+    def run(self, script: str, reporter: Reporter, *, timeout: float | None = None, on_line=None) -> RunResult:
+        return _stream(self.ssh_command(script), reporter, timeout=timeout, on_line=on_line)
+
+    def copy_closure(self, store_path: str, reporter: Reporter) -> None:
+        """``nix copy`` the closure of ``store_path`` to the device (no-op for paths it has)."""
+        env = dict(os.environ, NIX_SSHOPTS=" ".join(self.options.args(self.port)))
+        command = ["nix", "copy", "--no-check-sigs", "--log-format", "internal-json",
+                   "--to", f"ssh://{self.destination}", store_path]
+        reporter.log(f"copying {store_path} to {self}")
+        log = NixLog(reporter)
+        result = _stream(command, reporter, env=env, on_line=log.feed)
+        if result.returncode != 0:
+            detail = "; ".join(e.message for e in log.errors) or "\n".join(result.output[-10:])
+            raise CopyError(f"copying the system to {self} failed: {detail}")
+
+
+class CopyError(RuntimeError):
+    """``nix copy`` to the device failed."""
+
+
+def parse_target(target: str, options: SshOptions | None = None) -> LocalHost | SshHost:
+    """"local" -> LocalHost; "ssh://user@host[:port]" -> SshHost (with ``options``)."""
+    if target == "local":
+        return LocalHost()
+    match = SSH_TARGET.match(target or "")
+    if not match:
+        raise TargetError(f"target must be 'local' or ssh://user@host[:port], not {target!r}")
+    port = int(match.group("port")) if match.group("port") else None
+    if port is not None and not 0 < port < 65536:
+        raise TargetError(f"SSH port out of range in {target!r}")
+    return SshHost(match.group("user"), match.group("host"), port, options or SshOptions())
+
+
+def quote(value: str) -> str:
+    return shlex.quote(value)

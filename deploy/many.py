@@ -1,0 +1,85 @@
+"""Deploying: build then activate one device, or several in parallel up to a limit."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from deploy.activate import DEFAULT_PROFILE, ActivationError, ActivationResult, activate
+from deploy.build import BuildError, BuildResult, build
+from deploy.hosts import CopyError, SshOptions, TargetError
+
+
+@dataclass
+class DeployTarget:
+    """One device to deploy: its name (nixosConfigurations attribute), target and system profile."""
+    name: str
+    target: str = "local"
+    profile: str = DEFAULT_PROFILE
+
+
+@dataclass
+class DeployOutcome:
+    """ok: built and switched. stage: where it stopped ("build", "activate" or "done"). error: the
+    message when not ok; rolled_back_to: set when a failed switch was rolled back."""
+    device: str
+    ok: bool
+    stage: str
+    build: BuildResult | None = None
+    activation: ActivationResult | None = None
+    error: str | None = None
+    rolled_back_to: str | None = None
+
+
+def deploy_device(project_dir: Path, commit: str, device: DeployTarget, ctx=None, *,
+                  ssh: SshOptions | None = None, build_args: tuple[str, ...] = ()) -> DeployOutcome:
+    """Build ``device`` from project ``commit`` and activate it on its target; never raises for a failed
+    build, copy or switch (the outcome says what happened), only for programming errors."""
+    try:
+        built = build(project_dir, commit, device.name, ctx, nix_args=build_args)
+    except (BuildError, ValueError) as exc:
+        return DeployOutcome(device.name, False, "build", error=str(exc))
+    try:
+        result = activate(device.target, built.store_path, ctx, profile=device.profile, ssh=ssh)
+    except ActivationError as exc:
+        return DeployOutcome(device.name, False, "activate", build=built, error=str(exc),
+                             rolled_back_to=exc.rolled_back_to)
+    except (CopyError, TargetError, ValueError) as exc:
+        return DeployOutcome(device.name, False, "activate", build=built, error=str(exc))
+    return DeployOutcome(device.name, True, "done", build=built, activation=result)
+
+
+def deploy_many(project_dir: Path, commit: str, devices: list[DeployTarget], *, limit: int = 4,
+                ctx_for: Callable[[str], object] | None = None, ssh: SshOptions | None = None,
+                build_args: tuple[str, ...] = ()) -> dict[str, DeployOutcome]:
+    """Deploy every device of ``devices`` with at most ``limit`` at a time.
+
+    ctx_for(device name) gives each device its own progress/log context (e.g. a child job), or None.
+    Returns {device name: DeployOutcome} in the order given; one device failing does not stop the others.
+    """
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+
+    def one(device: DeployTarget) -> DeployOutcome:
+        ctx = ctx_for(device.name) if ctx_for else None
+        try:
+            return deploy_device(project_dir, commit, device, ctx, ssh=ssh, build_args=build_args)
+        except Exception as exc:  # noqa: BLE001 - one device's surprise must not lose the others' results
+            return DeployOutcome(device.name, False, "error", error=f"{type(exc).__name__}: {exc}")
+
+    with ThreadPoolExecutor(max_workers=min(limit, max(len(devices), 1)),
+                            thread_name_prefix="deploy") as pool:
+        outcomes = list(pool.map(one, devices))
+    return {outcome.device: outcome for outcome in outcomes}
+
+
+def summary(outcomes: dict[str, DeployOutcome]) -> str:
+    """ "2 of 3 devices deployed; failed: dev3 (activate: switch failed, rolled back to ...)" """
+    ok = [name for name, o in outcomes.items() if o.ok]
+    failed = [o for o in outcomes.values() if not o.ok]
+    text = f"{len(ok)} of {len(outcomes)} devices deployed"
+    if failed:
+        text += "; failed: " + ", ".join(f"{o.device} ({o.stage}: {(o.error or '').splitlines()[0]})"
+                                          for o in failed)
+    return text

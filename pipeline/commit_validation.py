@@ -1,0 +1,49 @@
+"""Validating a fetched commit once: results are stored by (repository, commit) and reused."""
+from __future__ import annotations
+
+from models import CommitValidation, Repository
+from pipeline.results import STEP_NAMES
+from pipeline.validate import validate_checkout
+
+
+def taken_packages(repository_id: int) -> dict[str, str]:
+    """Top-level packages the other repositories' active commits provide -> their display names."""
+    taken: dict[str, str] = {}
+    rows = (CommitValidation.select(CommitValidation, Repository)
+            .join(Repository, on=((CommitValidation.repository == Repository.id)
+                                  & (CommitValidation.commit == Repository.active_commit)))
+            .where(Repository.id != repository_id))
+    for row in rows:
+        for package in row.packages or []:
+            taken.setdefault(package, row.repository.display_name)
+    return taken
+
+
+def _reusable(cached: CommitValidation | None) -> bool:
+    # A clash with another repository may be gone now that it changed or was removed: check again.
+    return cached is not None and not any(s["step"] == "unique" and s["state"] == "failed" for s in cached.steps)
+
+
+def validate_commit(repo: Repository, commit: str, checkout, on_step=None, log=print) -> CommitValidation:
+    cached = CommitValidation.get_or_none(CommitValidation.repository == repo.id, CommitValidation.commit == commit)
+    if _reusable(cached):
+        log(f"commit {commit[:7]} was validated before: {'passed' if cached.ok else 'failed'} (no work redone)")
+        return cached
+    report = validate_checkout(checkout, taken_packages=taken_packages(repo.id), on_step=on_step)
+    for step in report.steps:
+        log(f"{step.step}: {step.state}{' - ' + step.detail if step.detail else ''}")
+    fields = {"ok": report.ok, "steps": [s.to_dict() for s in report.steps], "modules": report.modules,
+              "packages": report.packages, "flake": report.flake}
+    if cached is not None:
+        CommitValidation.update(**fields).where(CommitValidation.id == cached.id).execute()
+        return CommitValidation.get_by_id(cached.id)
+    return CommitValidation.create(repository=repo.id, commit=commit, **fields)
+
+
+def pending_steps() -> list[dict]:
+    return [{"step": name, "state": "pending", "detail": ""} for name in STEP_NAMES]
+
+
+def failure_summary(validation: CommitValidation) -> str:
+    failed = next((s for s in validation.steps if s["state"] == "failed"), None)
+    return f"failed at {failed['step']}: {failed['detail']}" if failed else "passed"

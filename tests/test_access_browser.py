@@ -3,7 +3,7 @@ import re
 
 from tests.gitserver import git_server  # noqa: F401 - fixture
 from tests.sshd import sshd  # noqa: F401 - fixture
-from tests.test_browser import controller, page, pytestmark  # noqa: F401 - fixtures, chromium check
+from tests.browser import controller, log_in, page  # noqa: F401 - fixtures
 
 
 def test_generate_a_deploy_key_test_the_connection_and_fetch(controller, page, git_server, sshd):
@@ -13,9 +13,7 @@ def test_generate_a_deploy_key_test_the_connection_and_fetch(controller, page, g
                                                 "flake.nix": '{ outputs = { self }: { }; }\n'})
     commit = repo.rev("refs/heads/main")
 
-    page.goto(base + "/login")
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    log_in(page, base, password)
     page.fill("#field-url", sshd.url(git_server.root / "browser-ssh.git"))
     page.fill("#field-display_name", "SSH Demo")
     page.get_by_role("button", name="Add Repository").click()

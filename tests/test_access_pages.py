@@ -11,7 +11,8 @@ HX = {"HX-Request": "true"}
 
 def private_repository(api, git_server):
     name = f"page-private-{next(_names)}"
-    repo = git_server.make_repo(name, {"README.md": "contains thymis modules\n"})
+    repo = git_server.make_repo(name, {"README.md": "contains thymis modules\n",
+                                       "flake.nix": "{ outputs = { self }: { }; }\n"})
     git_server.require_auth(name, "", TOKEN)
     body = api.post("/api/repositories", json={"display_name": name, "url": git_server.url(name)}).get_json()
     wait_for_job(api, body["job_id"])

@@ -23,6 +23,8 @@ def create_app(config: dict | None = None) -> Flask:
     os.chmod(settings.project_path, 0o700)
     for folder in (settings.repos_path, settings.checkouts_path):
         folder.mkdir(exist_ok=True)
+    from pipeline.connect import startup as prepare_credentials
+    prepare_credentials(settings)  # secrets key file (0600); leftover key directories of crashed fetches removed
 
     app = Flask(__name__)
     app.config.update(

@@ -125,3 +125,33 @@ class Deployment(BaseModel):
 
 
 DEPLOY_MODELS = [Deployment]
+
+
+class RepositoryAccess(BaseModel):
+    """How the controller authenticates to a repository's remote; secrets are Fernet tokens (pipeline/vault.py)."""
+    repository = ForeignKeyField(Repository, primary_key=True, on_delete="CASCADE", backref="access_rows")
+    kind = CharField(default="none")         # none, https-token, ssh-deploy-key, host-ssh-key
+    username = CharField(null=True)          # https-token: the HTTP user name (not a secret)
+    token = TextField(null=True)             # https-token: the token or password, encrypted
+    deploy_private_key = TextField(null=True)  # OpenSSH private key, encrypted; kept when the kind changes
+    deploy_public_key = TextField(null=True)   # "ssh-ed25519 AAAA... comment"
+    updated_at = DateTimeField(default=utcnow)
+
+
+class KnownHost(BaseModel):
+    """An SSH host key the controller trusts: recorded on first use or pasted by an operator."""
+    id = AutoField()
+    host = CharField()                       # lower-case host name or IP, as in the repository URL
+    port = IntegerField(default=22)
+    key_type = CharField()                   # "ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa", ...
+    key = TextField()                        # base64 of the public key blob
+    fingerprint = CharField()                # "SHA256:..." as ssh prints it
+    source = CharField()                     # "first use" or "operator"
+    recorded_by = CharField(null=True)       # the repository whose fetch recorded it
+    recorded_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("host", "port", "key_type"), True),)
+
+
+ACCESS_MODELS = [RepositoryAccess, KnownHost]

@@ -30,7 +30,11 @@ def _deployments(db):
     add_column(db, "job", "parent_id", "INTEGER REFERENCES job (id) ON DELETE SET NULL")
 
 
-MIGRATIONS = [_initial, _devices_and_tags, _deployments]
+def _repository_access(db):
+    db.create_tables(e.ACCESS_MODELS)
+
+
+MIGRATIONS = [_initial, _devices_and_tags, _deployments, _repository_access]
 
 
 def migrate() -> int:

@@ -6,6 +6,7 @@ import shutil
 from jobs import handler
 from models import Repository, utcnow
 from pipeline.commit_validation import failure_summary, pending_steps, validate_commit
+from pipeline.connect import repository_auth
 from pipeline.fetch import FetchError, export_tree, fetch
 from pipeline.repositories import FETCH_JOB, remove_repository_files
 from pipeline.urls import parse_remote_url
@@ -38,8 +39,9 @@ def fetch_repository(ctx) -> None:
         ctx.log(f"warning: {spec.warning}")
     ctx.progress("connecting", force=True)
     try:
-        result = fetch(settings.mirror_path(repo.name), spec, repo.ref, progress=ctx.progress, connect_timeout=settings.fetch_connect_timeout,
-                       transfer_timeout=settings.fetch_transfer_timeout)
+        with repository_auth(repo, spec, settings) as auth:  # keys on disk only inside this block
+            result = fetch(settings.mirror_path(repo.name), spec, repo.ref, auth=auth, progress=ctx.progress, connect_timeout=settings.fetch_connect_timeout,
+                           transfer_timeout=settings.fetch_transfer_timeout)
     except FetchError as exc:
         kept = f"; still using {repo.active_commit[:7]}" if repo.active_commit else ""
         _update(repo.id, status="failed", last_checked_at=utcnow(), last_error=f"fetch failed: {exc.message}{kept}",

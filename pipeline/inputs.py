@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from errors import FieldError, InputError
+from pipeline.access import AccessInput, parse_access, redact_url
 from pipeline.urls import RemoteSpec, UrlError, parse_remote_url, validate_ref
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
@@ -48,13 +49,14 @@ class RepositoryInput:
     ref: str | None = None
     spec: RemoteSpec | None = None
     ref_given: bool = False
+    access: AccessInput | None = None  # None: keep the saved access (and no credentials in the URL)
 
     @classmethod
     def parse(cls, data: Mapping, *, allow_local: bool, partial: bool = False) -> "RepositoryInput":
         """partial=True is an edit: only the fields present are checked and changed."""
         errors: list[FieldError] = []
         result = cls()
-        known = {"display_name", "url", "name", "ref", "csrf_token"}
+        known = {"display_name", "url", "name", "ref", "access", "csrf_token"}
         for key in data:
             if key not in known:
                 errors.append(FieldError(key, f"unknown field '{key}'"))
@@ -78,7 +80,8 @@ class RepositoryInput:
             try:
                 result.spec = parse_remote_url(url, allow_local=allow_local)
             except UrlError as exc:
-                errors.append(FieldError("url", str(exc)))
+                errors.append(FieldError("url", redact_url(str(exc))))
+        result.access = parse_access(data, result.spec, errors)
 
         name = _text(data, "name")
         if name:

@@ -8,7 +8,9 @@ from peewee import IntegrityError
 from jobs import JobConflict, active_job_for, enqueue
 from models import CommitValidation, Repository, database, isoformat
 from errors import FieldError, InputError, NotFound
+from pipeline.access import access_json, save_access
 from pipeline.inputs import RepositoryInput, derive_name
+from pipeline.urls import parse_remote_url
 
 FETCH_JOB = "fetch"
 
@@ -42,6 +44,7 @@ def create_repository(data, settings):
                 name = _unique_name(derive_name(values.display_name))
             repo = Repository.create(name=name, display_name=values.display_name, url=values.spec.url,
                                      ref=values.effective_ref(), status="pending", steps=[])
+            save_access(repo, values.access, values.spec, settings)
             job = enqueue(FETCH_JOB, repository=repo)
     except IntegrityError:
         raise InputError([FieldError("name", "a repository with that input name already exists", "conflict")],
@@ -50,7 +53,7 @@ def create_repository(data, settings):
 
 
 def update_repository(repo: Repository, data, settings):
-    """Edit display name, URL or ref (the input name is fixed). Returns (repository, job or None)."""
+    """Edit display name, URL, ref or access (the input name is fixed). Returns (repository, job or None)."""
     if "name" in data and (data.get("name") or "") not in ("", repo.name):
         raise InputError([FieldError("name", "the input name cannot be changed; add the repository again "
                                              "under the new name instead")])
@@ -69,6 +72,9 @@ def update_repository(repo: Repository, data, settings):
                 repo.ref = ref
                 refetch = True
         repo.save()
+        if values.access is not None or values.spec is not None:
+            spec = values.spec or parse_remote_url(repo.url, allow_local=settings.allow_local_repositories)
+            refetch = save_access(repo, values.access, spec, settings) or refetch
     job = refresh_repository(repo) if refetch else None
     return repo, job
 
@@ -115,6 +121,7 @@ def repository_json(repo: Repository) -> dict:
         "last_checked_at": isoformat(repo.last_checked_at),
         "last_error": repo.last_error,
         "job_id": job.id if job else None,
+        "access": access_json(repo),
     }
 
 

@@ -261,7 +261,7 @@ class SshVendor(SSHVendor):
         if auth.ssh_key_path is not None:
             args += ["-o", "IdentitiesOnly=yes", "-i", str(auth.ssh_key_path)]
         if auth.known_hosts_path is not None:
-            args += ["-o", f'UserKnownHostsFile="{auth.known_hosts_path}"']
+            args += ["-o", f'UserKnownHostsFile="{auth.known_hosts_path}"', "-o", "GlobalKnownHostsFile=/dev/null"]
         if port:
             args += ["-p", str(port)]
         if host.startswith("-") or (username or "").startswith("-"):

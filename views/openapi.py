@@ -1,6 +1,8 @@
 """The OpenAPI document for the JSON API, served at /api/openapi.json."""
 from flask import Blueprint, jsonify
 
+from views.openapi_access import extend as extend_with_access
+
 blueprint = Blueprint("openapi", __name__, url_prefix="/api")
 
 
@@ -142,6 +144,9 @@ DOCUMENT = {
         },
     },
 }
+
+
+extend_with_access(DOCUMENT)
 
 
 @blueprint.get("/openapi.json")

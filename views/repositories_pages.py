@@ -8,6 +8,7 @@ from models import Repository
 from pipeline import repositories as service
 from errors import InputError
 from deploy.compose import choose_thymis, thymis_candidates, thymis_choice, thymis_conflict
+from pipeline.access import access_from_form, without_secrets
 from views.rendering import page_or_partial, settings
 
 blueprint = Blueprint("repositories", __name__, url_prefix="/repositories")
@@ -24,7 +25,9 @@ def _rows():
 
 
 def _form_data() -> dict:
-    return {key: request.form.get(key, "") for key in FORM_FIELDS if key in request.form}
+    data = {key: request.form.get(key, "") for key in FORM_FIELDS if key in request.form}
+    access = access_from_form(request.form)  # access_kind, access_username, access_token -> {"access": {...}}
+    return {**data, "access": access} if access else data
 
 
 def _section(form=None, error: InputError | None = None, status: int = 200, message: str | None = None):
@@ -46,7 +49,7 @@ def add():
     try:
         repo, _job = service.create_repository(form, settings())
     except InputError as exc:
-        return _section(form=form, error=exc, status=exc.status)
+        return _section(form=without_secrets(form), error=exc, status=exc.status)
     message = f"Added {repo.display_name}; fetching it now."
     if request.headers.get("HX-Request"):
         return _section(message=message)
@@ -73,7 +76,7 @@ def edit(name: str):
     try:
         service.update_repository(repo, form, settings())
     except InputError as exc:
-        return render_template("repository_edit.html", repo=repo, form=form, error=exc), exc.status
+        return render_template("repository_edit.html", repo=repo, form=without_secrets(form), error=exc), exc.status
     flash(f"Saved {repo.display_name}.")
     return redirect(url_for("repositories.index"))
 

@@ -1,0 +1,240 @@
+"""How the controller gets into a repository: the access kind, its write-only secrets, the deploy key.
+
+Kinds:
+
+- ``none``: no credentials (public repositories; for SSH URLs ssh's own defaults of the service user).
+- ``https-token``: HTTP basic authentication with an optional user name and a token or password.
+- ``ssh-deploy-key``: an ed25519 key pair generated for this repository; the operator adds the public key
+  as a read-only deploy key on the forge. The key pair is kept when the kind changes, until regenerated.
+- ``host-ssh-key``: the controller host's key, ``THYMIS_SSH_KEY`` or ``<data>/ssh/id_ed25519``.
+
+Secrets (token, private key) are stored encrypted (pipeline/vault.py) and never returned by any interface.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from errors import FieldError, InputError
+from models import Repository, RepositoryAccess, utcnow
+from pipeline import known_hosts, ssh_keys, vault
+from pipeline.urls import RemoteSpec, parse_remote_url
+
+NONE, HTTPS_TOKEN, DEPLOY_KEY, HOST_KEY = "none", "https-token", "ssh-deploy-key", "host-ssh-key"
+KINDS = (NONE, HTTPS_TOKEN, DEPLOY_KEY, HOST_KEY)
+LABELS = {NONE: "None (public)", HTTPS_TOKEN: "HTTPS token", DEPLOY_KEY: "SSH deploy key", HOST_KEY: "Host SSH key"}
+SSH_KINDS = (DEPLOY_KEY, HOST_KEY)
+MAX_USERNAME, MAX_TOKEN = 200, 8192
+
+
+@dataclass
+class AccessInput:
+    """Validated access fields of one request; ``token`` None means "keep the saved token"."""
+    kind: str
+    username: str | None = None
+    token: str | None = field(default=None, repr=False)
+
+
+@dataclass
+class Credentials:
+    """Decrypted credentials for one connection, in memory only."""
+    kind: str = NONE
+    username: str | None = None
+    token: str | None = field(default=None, repr=False)
+    private_key: str | None = field(default=None, repr=False)  # deploy key (OpenSSH format)
+    public_key: str | None = None
+
+
+def _clean_text(value, name: str, limit: int, errors: list[FieldError]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(FieldError(f"access.{name}", f"access.{name} must be a string"))
+        return None
+    value = value.strip()
+    if len(value) > limit:
+        errors.append(FieldError(f"access.{name}", f"the {name} is longer than {limit} characters"))
+    elif any(ord(c) < 32 or ord(c) == 127 for c in value):
+        errors.append(FieldError(f"access.{name}", f"the {name} contains control characters"))
+    elif name == "username" and ":" in value:
+        errors.append(FieldError("access.username", "the user name must not contain ':'"))
+    else:
+        return value or None
+    return None
+
+
+def parse_access(data: Mapping, spec: RemoteSpec | None, errors: list[FieldError]) -> AccessInput | None:
+    """The access of a body (``access: {kind, username?, token?}``), merged with credentials in the URL."""
+    raw = data.get("access")
+    access = None
+    if raw is not None:
+        if not isinstance(raw, Mapping):
+            errors.append(FieldError("access", "access must be an object: {kind, username?, token?}"))
+            return None
+        for key in raw:
+            if key not in ("kind", "username", "token"):
+                errors.append(FieldError(f"access.{key}", f"unknown access field '{key}'"))
+        kind = raw.get("kind")
+        if kind not in KINDS:
+            errors.append(FieldError("access.kind", f"access.kind must be one of: {', '.join(KINDS)}", "required"
+                                     if kind is None else "invalid"))
+            return None
+        username = _clean_text(raw.get("username"), "username", MAX_USERNAME, errors)
+        token = _clean_text(raw.get("token"), "token", MAX_TOKEN, errors)
+        if kind != HTTPS_TOKEN and (username or token):
+            errors.append(FieldError("access.kind", f"a user name or token only goes with access kind {HTTPS_TOKEN}"))
+        access = AccessInput(kind, username, token)
+    if spec is not None and spec.password:
+        if access is None or (access.kind == NONE and not access.username):  # the URL's credentials win over none
+            return AccessInput(HTTPS_TOKEN, spec.username, spec.password)
+        if access.kind != HTTPS_TOKEN:
+            errors.append(FieldError("url", f"the URL contains a password but access is {access.kind}: "
+                                            "remove the credentials from the URL"))
+        elif access.token is None:
+            access.token, access.username = spec.password, access.username or spec.username
+    return access
+
+
+def access_from_form(form: Mapping) -> dict | None:
+    """The ``access`` object of a page form (fields access_kind, access_username, access_token)."""
+    if "access_kind" not in form:
+        return None
+    access = {"kind": form.get("access_kind") or NONE}
+    if access["kind"] == HTTPS_TOKEN:
+        access["username"] = form.get("access_username", "")
+        if form.get("access_token"):
+            access["token"] = form["access_token"]
+    return access
+
+
+def check_kind_fits(kind: str, spec: RemoteSpec) -> None:
+    if kind == HTTPS_TOKEN and spec.scheme not in ("http", "https"):
+        raise InputError([FieldError("access.kind", "an HTTPS token needs an https:// URL (or github:/gitlab:); "
+                                                    f"{spec.url} is fetched over {spec.scheme}")])
+    if kind in SSH_KINDS and spec.scheme != "ssh":
+        raise InputError([FieldError("access.kind", "an SSH key needs an SSH URL (ssh://user@host/path or "
+                                                    f"user@host:path); {spec.url} is fetched over {spec.scheme}")])
+
+
+def access_row(repo: Repository) -> RepositoryAccess:
+    """The saved access of a repository (an unsaved ``none`` row when it has none)."""
+    row = RepositoryAccess.get_or_none(RepositoryAccess.repository == repo.id)
+    return row if row is not None else RepositoryAccess(repository=repo.id, kind=NONE)
+
+
+def _save(row: RepositoryAccess) -> None:
+    row.updated_at = utcnow()
+    if not row.save():  # the primary key is the repository: a row not yet stored updates nothing
+        row.save(force_insert=True)
+
+
+def _new_deploy_key(row: RepositoryAccess, repo: Repository, settings) -> None:
+    pair = ssh_keys.generate_ed25519(f"thymis-controller:{repo.name}")
+    row.deploy_private_key = vault.encrypt(settings, pair.private_pem)
+    row.deploy_public_key = pair.public_line
+
+
+def save_access(repo: Repository, access: AccessInput | None, spec: RemoteSpec, settings) -> bool:
+    """Store ``access`` for ``repo`` (call inside the transaction that saves the repository).
+
+    ``spec`` is the repository's URL as it will be saved: the kind must fit it. Returns True when the
+    way of connecting changed (the repository should be fetched again). Raises InputError.
+    """
+    row = access_row(repo)
+    if access is None:
+        check_kind_fits(row.kind, spec)
+        return False
+    check_kind_fits(access.kind, spec)
+    before = (row.kind, row.username, row.token, row.deploy_public_key)
+    if access.kind == HTTPS_TOKEN:
+        if access.token is None and not (row.kind == HTTPS_TOKEN and row.token):
+            raise InputError([FieldError("access.token", "enter the token or password for HTTPS access", "required")])
+        if access.token is not None:
+            row.token = vault.encrypt(settings, access.token)
+        row.username = access.username
+    else:
+        row.token = row.username = None
+    if access.kind == DEPLOY_KEY and not row.deploy_private_key:
+        _new_deploy_key(row, repo, settings)
+    if access.kind == HOST_KEY:
+        ssh_keys.host_key_path(settings, create=True)
+    row.kind = access.kind
+    _save(row)
+    return (row.kind, row.username, row.token, row.deploy_public_key) != before
+
+
+def regenerate_deploy_key(repo: Repository, settings) -> RepositoryAccess:
+    """A new deploy key pair for ``repo`` (the old one stops working); the access kind is not changed."""
+    row = access_row(repo)
+    _new_deploy_key(row, repo, settings)
+    _save(row)
+    return row
+
+
+def credentials(row: RepositoryAccess, settings, kind: str | None = None) -> Credentials:
+    """Decrypt what ``kind`` (default: the saved kind) needs. Raises vault.SecretUnavailable."""
+    kind = kind or row.kind
+    creds = Credentials(kind=kind)
+    if kind == HTTPS_TOKEN and row.kind == HTTPS_TOKEN:
+        creds.username = row.username
+        creds.token = vault.decrypt(settings, row.token) if row.token else None
+    if kind == DEPLOY_KEY and row.deploy_private_key:
+        creds.private_key = vault.decrypt(settings, row.deploy_private_key)
+        creds.public_key = row.deploy_public_key
+    return creds
+
+
+def credentials_for_input(row: RepositoryAccess | None, access: AccessInput | None, settings) -> Credentials:
+    """Credentials from request input, falling back on the saved ones (for a connection test)."""
+    saved = row if row is not None else RepositoryAccess(kind=NONE)
+    if access is None:
+        return credentials(saved, settings)
+    creds = credentials(saved, settings, access.kind)
+    if access.kind == HTTPS_TOKEN:
+        creds.username = access.username
+        if access.token is not None:
+            creds.token = access.token
+    return creds
+
+
+def host_key_json(settings, *, create: bool = False) -> dict:
+    """The controller host's SSH key: path, public key (None while the default key is not created yet)."""
+    path = ssh_keys.host_key_path(settings, create=create)
+    public = ssh_keys.public_key_of(path)
+    return {"path": str(path), "public_key": public,
+            "fingerprint": ssh_keys.public_fingerprint(public) if public else None}
+
+
+def access_json(repo: Repository) -> dict:
+    """What the API says about access: kind, user name, the deploy key's public half, the host's recorded
+    keys. Never a secret. (The host SSH key's public half: ``host_key_json``.)"""
+    row = access_row(repo)
+    body: dict = {"kind": row.kind}
+    if row.kind == HTTPS_TOKEN:
+        body["username"] = row.username
+    if row.kind == DEPLOY_KEY and row.deploy_public_key:
+        body["public_key"] = row.deploy_public_key
+        body["fingerprint"] = ssh_keys.public_fingerprint(row.deploy_public_key)
+    spec = parse_remote_url(repo.url, allow_local=True)
+    if spec.scheme == "ssh":
+        body["host_keys"] = [known_hosts.known_host_json(k) for k in known_hosts.keys_for(spec.host, spec.port)]
+    return body
+
+
+_URL_PASSWORD = re.compile(r"(//[^/@:\s'\"]*):[^/@\s'\"]*@")
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the password of any ``scheme://user:password@`` removed (the user name stays)."""
+    return _URL_PASSWORD.sub(r"\1@", text)
+
+
+def without_secrets(form: dict) -> dict:
+    """A submitted form safe to show again: no token, no password inside the URL."""
+    safe = {k: v for k, v in form.items() if k != "access"}
+    if isinstance(safe.get("url"), str):
+        safe["url"] = redact_url(safe["url"])
+    if isinstance(form.get("access"), dict):
+        safe["access"] = {k: v for k, v in form["access"].items() if k != "token"}
+    return safe

@@ -1,0 +1,53 @@
+"""Secrets at rest: Fernet (AES-128-CBC + HMAC-SHA256) with one key file in the data folder.
+
+The key lives in ``<data>/secret.fernet`` (mode 0600), created on first start. The database holds only
+Fernet tokens, so a copy of the database alone reveals no token or private key. Losing the key file makes
+the stored secrets unreadable: the operator enters them again (a clear error says so).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+KEY_FILE = "secret.fernet"
+
+
+class SecretUnavailable(Exception):
+    """A stored secret cannot be decrypted (the key file changed or the value is damaged)."""
+
+
+def key_path(settings) -> Path:
+    return Path(settings.project_path) / KEY_FILE
+
+
+def ensure_key(settings) -> Path:
+    """Create the key file (0600) unless it exists; several workers starting at once agree on one key."""
+    path = key_path(settings)
+    if path.exists():
+        return path
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path
+    with os.fdopen(fd, "wb") as f:
+        f.write(Fernet.generate_key() + b"\n")
+    return path
+
+
+def _fernet(settings) -> Fernet:
+    return Fernet(ensure_key(settings).read_bytes().strip())
+
+
+def encrypt(settings, secret: str) -> str:
+    return _fernet(settings).encrypt(secret.encode()).decode("ascii")
+
+
+def decrypt(settings, token: str) -> str:
+    try:
+        return _fernet(settings).decrypt(token.encode("ascii")).decode()
+    except (InvalidToken, ValueError):
+        raise SecretUnavailable(
+            f"a stored credential cannot be decrypted with {key_path(settings).name} (was the key file replaced?); "
+            "enter the credential again") from None

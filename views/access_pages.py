@@ -1,0 +1,102 @@
+"""Pages for repository access: the edit page's access panel, test connection, deploy key, known hosts."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from errors import InputError
+from pipeline import access, connection_check, known_hosts, ssh_keys
+from pipeline import repositories as service
+from pipeline.urls import UrlError, parse_remote_url
+from views.rendering import settings
+
+blueprint = Blueprint("access_pages", __name__)
+
+
+def access_view(repo, form: dict | None = None) -> dict:
+    """What the access panel of ``repo``'s edit page shows (the kind chosen in ``form`` wins)."""
+    row = access.access_row(repo)
+    chosen = ((form or {}).get("access") or {}).get("kind") or row.kind
+    try:
+        spec = parse_remote_url(repo.url, allow_local=True)
+    except UrlError:
+        spec = None
+    ssh = spec is not None and spec.scheme == "ssh"
+    return {
+        "kinds": [(kind, access.LABELS[kind]) for kind in access.KINDS], "kind": chosen, "saved_kind": row.kind,
+        "username": ((form or {}).get("access") or {}).get("username", row.username) or "",
+        "has_token": row.kind == access.HTTPS_TOKEN and bool(row.token),
+        "deploy_key": row.deploy_public_key,
+        "deploy_fingerprint": ssh_keys.public_fingerprint(row.deploy_public_key) if row.deploy_public_key else None,
+        "host_key": access.host_key_json(settings()),
+        "ssh": ssh, "host": spec.host if ssh else None, "port": (spec.port or 22) if ssh else None,
+        "entry": known_hosts.host_entry(spec.host, spec.port) if ssh else None,
+        "host_keys": known_hosts.keys_for(spec.host, spec.port) if ssh else [],
+    }
+
+
+@blueprint.app_context_processor
+def _helpers():
+    return {"access_view": access_view}
+
+
+def _test_input() -> dict:
+    data = {key: request.form[key] for key in ("url", "ref") if key in request.form}
+    chosen = access.access_from_form(request.form)
+    if chosen is not None:
+        data["access"] = chosen
+    return data
+
+
+@blueprint.post("/repositories/<name>/test-connection")
+def test_connection(name: str):
+    repo = service.get_repository(name)
+    data = _test_input()
+    try:
+        result = connection_check.check_repository(repo, data, settings())
+    except InputError as exc:
+        result = {"ok": False, "reason": "invalid input", "message": access.redact_url(exc.first.message)}
+    if request.headers.get("HX-Request"):
+        return render_template("_connection_result.html", result=result)
+    form = access.without_secrets({"display_name": request.form.get("display_name", repo.display_name), **data})
+    return render_template("repository_edit.html", repo=repo, form=form, error=None, result=result)
+
+
+@blueprint.post("/repositories/<name>/deploy-key")
+def deploy_key(name: str):
+    repo = service.get_repository(name)
+    access.regenerate_deploy_key(repo, settings())
+    if request.headers.get("HX-Request"):
+        return render_template("_deploy_key.html", repo=repo, view=access_view(repo))
+    flash("Generated a new deploy key: add its public key to the repository, then save with access SSH deploy key.")
+    return redirect(url_for("repositories.edit", name=name) + "#access")
+
+
+@blueprint.get("/known-hosts")
+def known_hosts_page():
+    return render_template("known_hosts.html", rows=known_hosts.all_hosts(), lines="", error=None)
+
+
+@blueprint.post("/known-hosts")
+def add_known_hosts():
+    lines = request.form.get("lines", "")
+    try:
+        rows = known_hosts.add_operator_keys(lines, settings())
+    except InputError as exc:
+        return render_template("known_hosts.html", rows=known_hosts.all_hosts(), lines=lines, error=exc), exc.status
+    flash(f"Trusted {len(rows)} host key(s).")
+    return redirect(url_for("access_pages.known_hosts_page"))
+
+
+@blueprint.post("/known-hosts/reset")
+def reset_known_host():
+    host, port = request.args.get("host", ""), request.args.get("port", "22")
+    known_hosts.reset_host(host, int(port) if port.isdigit() else 22, settings())
+    repo_name = request.args.get("repository")
+    if repo_name and request.headers.get("HX-Request"):
+        repo = service.get_repository(repo_name)
+        return render_template("_host_keys.html", repo=repo, view=access_view(repo))
+    flash(f"Forgot the host key of {known_hosts.host_entry(host, int(port) if port.isdigit() else 22)}: "
+          "the next connection records the key the host presents.")
+    if repo_name:
+        return redirect(url_for("repositories.edit", name=repo_name) + "#access")
+    return redirect(url_for("access_pages.known_hosts_page"))

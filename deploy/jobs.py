@@ -37,7 +37,7 @@ def ssh_options(settings) -> SshOptions:
     """The controller's key for devices and its own known-hosts file: new hosts are trusted on first use,
     a changed host key is refused."""
     key = settings.ssh_key or settings.ssh_dir / "id_ed25519"
-    return SshOptions(key_file=key if key.exists() else None, known_hosts_file=settings.ssh_dir / "known_hosts",
+    return SshOptions(key_file=key if key.exists() else None, known_hosts_file=settings.ssh_dir / "devices_known_hosts",
                       strict_host_key_checking="accept-new")
 
 

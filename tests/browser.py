@@ -2,7 +2,6 @@
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,31 +16,27 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def controller(tmp_path):
     """The real controller under gunicorn; yields (base_url, admin_password)."""
-    port = free_port()
     env = {**os.environ, "THYMIS_PROJECT_PATH": str(tmp_path / "data"), "THYMIS_ALLOW_LOCAL_REPOSITORIES": "1"}
     log = open(tmp_path / "gunicorn.log", "w+")
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
-                                "app:create_app()"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # Port 0: the kernel picks a free port and gunicorn logs it (no race with other tests for a port).
+    process = subprocess.Popen([str(gunicorn), "--bind", "127.0.0.1:0", "--workers", "2", "--threads", "4",
+                                "--no-control-socket", "app:create_app()"],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        password = None
+        password = base = None
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and password is None:
+        while time.monotonic() < deadline and (password is None or base is None):
             log.seek(0)
-            match = re.search(r"admin password: (\S+)", log.read())
-            password = match.group(1) if match else None
+            text = log.read()
+            password = next(iter(re.findall(r"admin password: (\S+)", text)), None)
+            base = next(iter(re.findall(r"Listening at: (http://127\.0\.0\.1:\d+)", text)), None)
             time.sleep(0.1)
-        assert password, "gunicorn did not print an admin password:\n" + (tmp_path / "gunicorn.log").read_text()
-        yield f"http://127.0.0.1:{port}", password
+        assert password and base, "gunicorn did not start:\n" + (tmp_path / "gunicorn.log").read_text()
+        yield base, password
     finally:
         process.terminate()
         process.wait(10)

@@ -350,10 +350,10 @@ def test_device_module_options():
 
 
 def test_docs_list_every_option():
-    docs = (REPO / "docs" / "nixos.md").read_text()
+    docs = (REPO / "README.md").read_text()
     options = module_options("nixos-module/default.nix", "services.thymis-controller")
     for name in options:
-        assert f"| `{name}` |" in docs, f"docs/nixos.md does not describe {name}"
+        assert f"| `{name}` |" in docs, f"the README's NixOS section does not describe {name}"
 
 
 # --- the NixOS module with the real nixpkgs library ---------------------------

@@ -46,4 +46,5 @@ def pending_steps() -> list[dict]:
 
 def failure_summary(validation: CommitValidation) -> str:
     failed = next((s for s in validation.steps if s["state"] == "failed"), None)
-    return f"failed at {failed['step']}: {failed['detail']}" if failed else "passed"
+    # The first line is the reason; a traceback below it is shown with the step itself.
+    return f"failed at {failed['step']}: {failed['detail'].splitlines()[0]}" if failed else "passed"

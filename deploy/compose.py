@@ -5,6 +5,9 @@ runs in the web process). Repositories reach the flake as inputs pinned to their
 """
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from configs.catalog import available_modules
@@ -17,6 +20,38 @@ from pipeline.sandbox import render
 CORE_MODULE = "thymis_controller.modules.thymis.ThymisDevice"
 SYSTEMS = {"generic-aarch64": "aarch64-linux", "raspberry-pi-4": "aarch64-linux"}
 THYMIS_CHOICE_KEY = "thymis_input"
+RENDER_CACHE_SIZE = 50_000
+
+
+class RenderCache:
+    """Rendered module bodies by (request, checkouts): a module's output depends only on its code (the checkout
+    of an active commit, or the built-in) and the request, so regenerating after one change renders one module."""
+
+    def __init__(self, size: int = RENDER_CACHE_SIZE):
+        self.size = size
+        self._bodies: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def render(self, checkouts: list, requests: list[dict], render_fn=render) -> list[str]:
+        context = [str(c) for c in checkouts]
+        keys = [json.dumps([request, context], sort_keys=True) for request in requests]
+        with self._lock:
+            missing = {key: request for key, request in zip(keys, requests) if key not in self._bodies}
+        if missing:
+            fresh = render_fn(checkouts, list(missing.values()))
+            with self._lock:
+                for key, body in zip(missing, fresh):
+                    self._bodies[key] = body
+                while len(self._bodies) > self.size:
+                    self._bodies.popitem(last=False)
+        with self._lock:
+            bodies = [self._bodies[key] for key in keys]
+            for key in keys:
+                self._bodies.move_to_end(key)
+        return bodies
+
+
+render_cache = RenderCache()
 
 
 @dataclass
@@ -78,7 +113,7 @@ def compose(settings) -> Composition:
                                      "priority": priority, "path": path})
                 wanted.append((owner, module["type"], index[key]))
         plans.append((device, wanted, _system(device.modules)))
-    bodies = render(checkouts, requests) if requests else []
+    bodies = render_cache.render(checkouts, requests) if requests else []
     devices = [DeviceConfig(name=device.name, target=device.target, system=system,
                             files=[ModuleFile(owner=owner, module_type=module_type, body=bodies[i])
                                    for owner, module_type, i in wanted])

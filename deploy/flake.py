@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,6 +252,8 @@ def _write(repo: Repo, project_dir: Path, rendered: RenderedProject, *, lock: bo
     changes: dict[str, str] = {}
     objects: list = []
     made_dirs: set[Path] = set()
+    to_write: list[tuple[Path, bytes]] = []
+    to_stage: list[tuple[str, bytes]] = []
 
     flake_path = project_dir / "flake.nix"
     old_flake = flake_path.read_text() if "flake.nix" in indexed and flake_path.exists() else ""
@@ -270,9 +273,14 @@ def _write(repo: Repo, project_dir: Path, rendered: RenderedProject, *, lock: bo
             if full.parent not in made_dirs:
                 full.parent.mkdir(parents=True, exist_ok=True)
                 made_dirs.add(full.parent)
-            full.write_bytes(data)
+            to_write.append((full, data))
         if entry is None or entry.sha != sha:
             changes[path] = "added" if entry is None else "changed"
+        to_stage.append((path, data))
+    # Creating thousands of small files is latency-bound on some disks: overlap the writes.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda item: item[0].write_bytes(item[1]), to_write))
+    for path, data in to_stage:
         _stage_data(index, project_dir, path, data, objects)
 
     stale = {p for p in indexed if p.split("/", 1)[0] in MANAGED_DIRS and p not in rendered.files}

@@ -64,10 +64,16 @@ def _env_path(name: str) -> Path | None:
     return Path(value) if value else None
 
 
-def default_thymis_flake_url() -> str:
-    """This project's own flake (it provides the device base module), wherever the code is installed."""
-    root = Path(__file__).resolve().parent
-    return f"path:{root}" if (root / "flake.nix").exists() else ""
+def default_thymis_flake_url(root: Path | None = None) -> str:
+    """This project's own flake (it provides the device base module), wherever the code is installed.
+
+    A git checkout is referenced as git+file, so only tracked files reach the Nix store: `path:` would copy the
+    whole folder, the local data folder (database, secret keys) and .venv included, into the world-readable store.
+    """
+    root = root or Path(__file__).resolve().parent
+    if not (root / "flake.nix").exists():
+        return ""
+    return f"git+file://{root}" if (root / ".git").exists() else f"path:{root}"
 
 
 def _is_cli_command() -> bool:

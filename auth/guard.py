@@ -57,7 +57,7 @@ def check_request():
     if request.headers.get("HX-Request"):
         # htmx would swap the login page into a fragment: ask it to load the page instead.
         return "", 401, {"HX-Redirect": url_for("auth.login")}
-    return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
 
 
 def _check_csrf() -> None:

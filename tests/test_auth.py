@@ -11,7 +11,7 @@ def test_healthz_is_public(app):
 def test_pages_redirect_to_login_and_api_answers_401(app):
     anonymous = app.test_client()
     page = anonymous.get("/repositories")
-    assert page.status_code == 302 and "/login" in page.headers["Location"]
+    assert page.status_code == 302 and page.headers["Location"] == "/login?next=/repositories"
     api = anonymous.get("/api/repositories")
     assert api.status_code == 401
     assert api.get_json()["error"]["code"] == "unauthenticated"

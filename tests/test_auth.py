@@ -91,3 +91,27 @@ def test_secret_files_are_private(app, tmp_path):
     data = tmp_path / "data"
     assert (data / "secret_key").stat().st_mode & 0o077 == 0
     assert data.stat().st_mode & 0o077 == 0
+
+
+def test_password_guessing_is_slowed_down(app, admin_password):
+    from auth.throttle import MAX_FAILURES, login_throttle
+    client = app.test_client()
+    try:
+        for _ in range(MAX_FAILURES):
+            assert login(client, "guess").status_code == 401
+        refused = login(client, admin_password)  # even the right password waits now
+        assert refused.status_code == 429
+        assert "too many failed logins" in refused.get_data(as_text=True)
+        assert int(refused.headers["Retry-After"]) > 0
+    finally:
+        login_throttle.succeeded("127.0.0.1")
+
+
+def test_throttle_window_passes():
+    from auth.throttle import LoginThrottle
+    now = [0.0]
+    throttle = LoginThrottle(max_failures=2, window=60, clock=lambda: now[0])
+    throttle.failed("a"), throttle.failed("a")
+    assert throttle.wait_seconds("a") == 60 and throttle.wait_seconds("b") == 0
+    now[0] = 61
+    assert throttle.wait_seconds("a") == 0

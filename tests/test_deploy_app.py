@@ -180,3 +180,23 @@ def test_local_activation_through_the_privileged_helper(app_factory, standins, t
     job = wait_for_job(Api(), job_id, timeout=180)
     assert job["state"] == "failed"
     assert job["error"] == "activation failed (exit 3): refused: not a system built by this controller"
+
+
+def test_build_from_the_device_page_and_preview(api, demo, client):
+    device(api, "pi")
+    preview = client.get("/devices/pi/preview").get_data(as_text=True)
+    assert "never built" in preview and "hosts/pi/" in preview and "networking.hostName" in preview
+    started = client.post("/devices/pi/build", data={"csrf_token": client.csrf})
+    assert started.status_code == 302
+    page = client.get("/devices/pi").get_data(as_text=True)
+    assert "Started build" in page
+    job_id = int(page.split('id="job-')[1].split('"')[0])
+    job = wait_for_job(api, job_id, timeout=180)
+    assert job["state"] == "succeeded", job["log"]
+    progress = client.get(f"/jobs/{job_id}/progress", headers={"HX-Request": "true"})
+    assert progress.status_code == 286 and 'data-state="succeeded"' in progress.get_data(as_text=True)
+    page = client.get("/devices/pi").get_data(as_text=True)
+    store_path = api.get("/api/devices/pi/generations").get_json()[0]["store_path"]
+    assert store_path in page
+    again = client.get("/devices/pi/preview").get_data(as_text=True)
+    assert "No changes." in again

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from auth.passwords import check_admin_password
+from auth.throttle import login_throttle
 from views.rendering import settings
 
 blueprint = Blueprint("auth", __name__)
@@ -19,11 +20,18 @@ def _safe_next(target: str | None) -> str:
 def login():
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next"))
+    client = request.remote_addr or "unknown"
+    wait = login_throttle.wait_seconds(client)
+    if wait:
+        return render_template("login.html", error=f"too many failed logins; try again in {wait} s",
+                               next=request.form.get("next")), 429, {"Retry-After": str(wait)}
     if check_admin_password(settings(), request.form.get("password", "")):
+        login_throttle.succeeded(client)
         session.clear()
         session["user"] = "admin"
         session.permanent = True
         return redirect(_safe_next(request.form.get("next")))
+    login_throttle.failed(client)
     return render_template("login.html", error="wrong password", next=request.form.get("next")), 401
 
 

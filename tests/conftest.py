@@ -11,6 +11,14 @@ import pytest
 os.environ.setdefault("NIX_CONFIG", "experimental-features = nix-command flakes\nsubstituters =\n")
 
 
+@pytest.fixture(autouse=True)
+def fresh_login_throttle():
+    """Failed logins of one test must not count against the next (the throttle lives in the process)."""
+    from auth.throttle import login_throttle
+    login_throttle._failures.clear()
+    yield
+
+
 @pytest.fixture
 def announced():
     """Collects the admin passwords the app prints on first start."""

@@ -8,6 +8,7 @@ from models import Repository, utcnow
 from pipeline.commit_validation import failure_summary, pending_steps, validate_commit
 from pipeline.connect import repository_auth
 from pipeline.fetch import FetchError, export_tree, fetch
+from pipeline.mirror_gc import tidy_mirror
 from pipeline.repositories import FETCH_JOB, remove_repository_files
 from pipeline.urls import parse_remote_url
 
@@ -70,9 +71,9 @@ def fetch_repository(ctx) -> None:
         kept = f"active: {active[:7]} (ready); " if active else "no commit is active; "
         message = f"{kept}latest: {result.commit[:7]} {failure_summary(validation)}"
         _update(repo.id, status="failed", steps=steps, last_error=message)
-        prune_checkouts(repo.id, settings)
+        prune_checkouts(repo.id, settings, log=ctx.log)
         raise JobFailed(message)
-    prune_checkouts(repo.id, settings)
+    prune_checkouts(repo.id, settings, log=ctx.log)
 
 
 def _validate(ctx, repo, commit: str, checkout, fetch_step: dict):
@@ -89,12 +90,13 @@ def _validate(ctx, repo, commit: str, checkout, fetch_step: dict):
     return validate_commit(repo, commit, checkout, on_step=on_step, log=ctx.log)
 
 
-def prune_checkouts(repo_id: int, settings) -> None:
-    """Keep only the checkouts of the active and the latest fetched commit."""
+def prune_checkouts(repo_id: int, settings, log) -> None:
+    """Keep only the checkouts (and mirror refs) of the active and the latest fetched commit."""
     repo = Repository.get_or_none(Repository.id == repo_id)
     if repo is None:
         return
     keep = {repo.active_commit, repo.fetched_commit}
+    tidy_mirror(settings.mirror_path(repo.name), {c for c in keep if c}, log=log)
     root = settings.checkout_root(repo.name)
     if not root.is_dir():
         return

@@ -181,3 +181,25 @@ def test_credentials_in_url_never_show_up(api, git_server):
     assert response.status_code == 201 and "s3cr3t-token" not in body
     listed = api.get("/api/repositories").get_data(as_text=True)
     assert "s3cr3t-token" not in listed
+
+
+def test_many_refreshes_keep_the_mirror_small(api, git_server, app):
+    from pipeline.fetch import FETCHED_PREFIX, open_mirror
+    from pipeline.mirror_gc import MAX_PACKS
+    name, repo = new_repo(git_server)
+    body, _, _ = added_and_fetched(api, git_server.url(name))
+    for number in range(MAX_PACKS + 3):
+        repo.commit({"change.txt": f"change {number}"})
+        job = wait_for_job(api, api.post(f"/api/repositories/{body['name']}/refresh").get_json()["job_id"])
+        assert job["state"] == "succeeded", job
+    current = api.get(f"/api/repositories/{body['name']}").get_json()
+    mirror = open_mirror(app.config["THYMIS"].mirror_path(body["name"]))
+    try:
+        refs = [ref for ref in mirror.refs.keys() if ref.startswith(FETCHED_PREFIX)]
+        assert refs == [FETCHED_PREFIX + current["active_commit"].encode()]
+        assert len(list(mirror.object_store.packs)) <= MAX_PACKS
+        assert current["active_commit"].encode() in mirror.object_store
+    finally:
+        mirror.close()
+    checkouts = app.config["THYMIS"].checkout_root(body["name"])
+    assert [p.name for p in checkouts.iterdir()] == [current["active_commit"]]

@@ -76,6 +76,14 @@ def flake_inputs(settings) -> tuple[list[FlakeInput], list]:
     return inputs, checkouts
 
 
+def thymis_url(settings) -> str:
+    from deploy.render import GenerationError
+    if not settings.thymis_flake_url:
+        raise GenerationError("no thymis flake is configured: set THYMIS_FLAKE_URL to the flake that provides "
+                              "nixosModules.thymis-device")
+    return settings.thymis_flake_url
+
+
 def thymis_choice() -> str | None:
     row = ControllerSetting.get_or_none(ControllerSetting.key == THYMIS_CHOICE_KEY)
     return row.value if row else None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from deploy.activate import ActivationError, activate_with_command, rollback
 from deploy.build import BuildError, build
-from deploy.compose import compose, thymis_choice
+from deploy.compose import compose, thymis_choice, thymis_url
 from deploy.flake import GenerationError, LockError, generate_project
 from deploy.hosts import CopyError, SshOptions, TargetError
 from deploy.many import DeployTarget, deploy_device, deploy_many, summary
@@ -43,16 +43,14 @@ def ssh_options(settings) -> SshOptions:
 
 def generate(ctx) -> str:
     settings = ctx.settings
-    if not settings.thymis_flake_url:
-        raise GenerationError("no thymis flake is configured: set THYMIS_FLAKE_URL to the flake that provides "
-                              "nixosModules.thymis-device")
+    url = thymis_url(settings)
     ctx.progress("generating", force=True)
     composition = compose(settings)
     for note in composition.skipped:
         ctx.log(f"left out: {note}")
     settings.ssh_dir.mkdir(mode=0o700, exist_ok=True)
     result = generate_project(settings.project_dir, devices=composition.devices, inputs=composition.inputs,
-                              thymis_url=settings.thymis_flake_url, thymis_from=thymis_choice())
+                              thymis_url=url, thymis_from=thymis_choice())
     ctx.log(f"project {result.commit[:7]}: {result.message if result.changed else 'unchanged'}")
     return result.commit
 

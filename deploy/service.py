@@ -54,13 +54,13 @@ def generations(name: str) -> list[Deployment]:
 
 def preview(name: str, settings):
     """The device's generated files now and their diff against the last successful build of it."""
-    from deploy.compose import compose, thymis_choice
+    from deploy.compose import compose, thymis_choice, thymis_url
     from deploy.preview import preview_device
     from deploy.render import render_project
     device = get_device(name)
+    url = thymis_url(settings)
     composition = compose(settings)
-    rendered = render_project(composition.devices, composition.inputs, settings.thymis_flake_url or "path:/unset",
-                              thymis_choice())
+    rendered = render_project(composition.devices, composition.inputs, url, thymis_choice())
     last = (Deployment.select().where(Deployment.device_name == device.name, Deployment.state == "succeeded",
                                       Deployment.project_commit.is_null(False))
             .order_by(Deployment.id.desc()).first())

@@ -59,6 +59,17 @@ _MAX_STDERR = 256 * 1024
 _MAX_DETAILS = 4000
 
 
+HIDDEN_PATHS: list[Path] = []
+
+
+def hide_from_sandbox(path: Path) -> None:
+    """Cover `path` (the controller's data folder) with an empty tmpfs inside every sandbox: repository code must
+    not read the database, the session key or the credentials' keys. The checkouts it needs stay visible."""
+    path = Path(path).resolve()
+    if path not in HIDDEN_PATHS:
+        HIDDEN_PATHS.append(path)
+
+
 class SandboxError(Exception):
     """The sandboxed run failed. ``message`` is one line; ``details`` may be longer."""
 
@@ -165,6 +176,7 @@ def _run(
             operation=operation,
             result_fd=result_w,
             checkouts=[str(c) for c in checkouts],
+            hide=[str(p) for p in HIDDEN_PATHS],
             sdk_dir=str(sdk_parent),
             limits={
                 "memory_bytes": int(memory_mb) * 1024 * 1024,

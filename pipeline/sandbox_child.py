@@ -34,21 +34,43 @@ def set_limits(limits):
         lower(resource.RLIMIT_NPROC, limits["processes"])
 
 
-def isolate_network():
-    """Best effort: move into a new, empty network namespace (only a down
-    loopback device), so module code cannot reach the network. Needs root or
-    unprivileged user namespaces; returns what happened."""
+def isolate(checkouts, hide):
+    """Best effort: new network and mount namespaces (a user namespace too when not root). No network but a down
+    loopback device; the checkouts are bind-mounted into the working directory and an empty tmpfs covers every
+    path in `hide` (the controller's data folder: database, keys), so module code cannot read them.
+    Returns (checkout paths to use, network status, filesystem status)."""
     import ctypes
 
-    clone_newuser, clone_newnet = 0x10000000, 0x40000000
-    flags = clone_newnet if os.geteuid() == 0 else clone_newnet | clone_newuser
+    clone_newns, clone_newuser, clone_newnet = 0x00020000, 0x10000000, 0x40000000
+    ms_bind, ms_rec, ms_private, ms_nosuid, ms_nodev = 4096, 16384, 1 << 18, 2, 4
+    flags = clone_newnet | clone_newns | (0 if os.geteuid() == 0 else clone_newuser)
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        if libc.unshare(flags) == 0:
-            return "isolated"
-        return "not isolated: " + os.strerror(ctypes.get_errno())
+        libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
+        if libc.unshare(flags) != 0:
+            reason = os.strerror(ctypes.get_errno())
+            return checkouts, "not isolated: " + reason, "not isolated: " + reason
     except (OSError, AttributeError) as e:
-        return f"not isolated: {e}"
+        return checkouts, f"not isolated: {e}", f"not isolated: {e}"
+
+    def mount(source, target, fstype, mount_flags):
+        if libc.mount(source, target.encode(), fstype, mount_flags, None) != 0:
+            raise OSError(ctypes.get_errno(), f"mount {target}: {os.strerror(ctypes.get_errno())}")
+
+    try:
+        mount(None, "/", None, ms_rec | ms_private)
+        visible = []
+        for number, checkout in enumerate(checkouts):
+            target = os.path.join(os.getcwd(), "checkouts", str(number), os.path.basename(checkout))
+            os.makedirs(target)
+            mount(checkout.encode(), target, None, ms_bind | ms_rec)
+            visible.append(target)
+        for path in hide:
+            if os.path.isdir(path):
+                mount(b"tmpfs", path, b"tmpfs", ms_nosuid | ms_nodev)
+        return visible, "isolated", "data folder hidden"
+    except OSError as e:
+        return checkouts, "isolated", f"not isolated: {e}"
 
 
 class StepFailure(Exception):
@@ -176,12 +198,14 @@ def main():
     with open(sys.argv[1], encoding="utf-8") as f:
         request = json.load(f)
     result_fd = request["result_fd"]
-    roots = request["checkouts"]
     sdk_dir = request["sdk_dir"]
     sys.dont_write_bytecode = True
+    if request.get("isolate_network", True):
+        roots, network, filesystem = isolate(request["checkouts"], request.get("hide", []))
+    else:
+        roots, network, filesystem = request["checkouts"], "not isolated: disabled", "not isolated: disabled"
     sys.path[:0] = roots + [sdk_dir]
     set_limits(request["limits"])
-    network = isolate_network() if request.get("isolate_network", True) else "not isolated: disabled"
     # Load the SDK (and its built-in modules) from its own bytecode cache, then
     # point the cache somewhere empty: a repository's committed __pycache__ files
     # could otherwise run code that differs from the source shown to the operator.
@@ -196,7 +220,8 @@ def main():
         elif request["operation"] == "render":
             out = {"ok": True, "result": render(request, roots, sdk_dir, os.getcwd())}
         elif request["operation"] == "probe":
-            out = {"ok": True, "result": {"uid": os.getuid(), "gid": os.getgid(), "path": sys.path, "network": network}}
+            out = {"ok": True, "result": {"uid": os.getuid(), "gid": os.getgid(), "path": sys.path, "network": network,
+                                            "filesystem": filesystem}}
         else:
             out = {"ok": False, "error": {"kind": "internal", "message": "unknown operation"}}
     except StepFailure as e:

@@ -79,8 +79,9 @@ def claim(job_id: int | None = None) -> Job | None:
 
 
 def finish(job_id: int, *, ok: bool, error: str | None = None) -> None:
+    """End a running job; one already reaped as failed stays failed (its outcome was reported already)."""
     Job.update(state="succeeded" if ok else "failed", phase="done" if ok else "failed", error=error,
-               finished_at=utcnow(), heartbeat_at=utcnow()).where(Job.id == job_id).execute()
+               finished_at=utcnow(), heartbeat_at=utcnow()).where(Job.id == job_id, Job.state == "running").execute()
 
 
 def _pid_alive(pid: int) -> bool:

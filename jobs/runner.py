@@ -7,7 +7,7 @@ import traceback
 
 from jobs import queue
 from jobs.context import JobContext
-from models import Job
+from models import Job, utcnow
 
 log = logging.getLogger(__name__)
 HANDLERS: dict = {}
@@ -20,10 +20,26 @@ def handler(kind: str):
     return register
 
 
+HEARTBEAT_SECONDS = 30
+
+
+def _beat(job_id: int, stop: threading.Event) -> None:
+    """Keep a running job (and its running children) marked alive while its handler is silent, e.g. waiting
+    for nix or for a parallel slot: the reaper fails only jobs whose process is gone or has stopped beating."""
+    while not stop.wait(HEARTBEAT_SECONDS):
+        try:
+            Job.update(heartbeat_at=utcnow()).where(
+                ((Job.id == job_id) | (Job.parent == job_id)) & (Job.state == "running")).execute()
+        except Exception:  # noqa: BLE001 - a busy database now and then is fine; the next beat retries
+            log.debug("heartbeat of job %s failed", job_id, exc_info=True)
+
+
 def run_job(job: Job, settings) -> None:
     """Run one claimed job to its end; failures are recorded on the job, never raised."""
     ctx = JobContext(job, settings)
     fn = HANDLERS.get(job.kind)
+    stop = threading.Event()
+    threading.Thread(target=_beat, args=(job.id, stop), name=f"job-{job.id}-heartbeat", daemon=True).start()
     try:
         if fn is None:
             raise RuntimeError(f"no handler for jobs of kind {job.kind!r}")
@@ -38,6 +54,8 @@ def run_job(job: Job, settings) -> None:
     else:
         ctx.flush()
         queue.finish(job.id, ok=True)
+    finally:
+        stop.set()
 
 
 class JobRunner:

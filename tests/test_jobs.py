@@ -52,3 +52,29 @@ def test_unknown_job_kind_fails_with_a_reason(app, api):
     assert finished["state"] == "failed"
     assert "no handler" in finished["error"]
     assert api.get("/api/jobs/999999").status_code == 404
+
+
+def test_a_silent_job_keeps_beating_and_is_not_reaped(app, api, monkeypatch):
+    import threading
+    import time
+    from jobs import runner
+    from jobs.runner import handler
+    from tests.conftest import wait_for_job
+    monkeypatch.setattr(runner, "HEARTBEAT_SECONDS", 0.1)
+    release = threading.Event()
+
+    @handler("test-silent")
+    def silent(ctx):
+        release.wait(10)
+
+    with database.connection_context():
+        job = enqueue("test-silent")
+    time.sleep(0.5)
+    with database.connection_context():
+        before = Job.get_by_id(job.id).heartbeat_at
+    time.sleep(1.2)  # heartbeat timestamps have one-second resolution
+    with database.connection_context():
+        assert Job.get_by_id(job.id).heartbeat_at > before
+        assert reap_orphans() == 0
+    release.set()
+    assert wait_for_job(api, job.id)["state"] == "succeeded"

@@ -27,11 +27,28 @@ def _update(repo_id: int, **fields) -> bool:
 
 @handler(FETCH_JOB)
 def fetch_repository(ctx) -> None:
-    settings = ctx.settings
     repo = Repository.get_or_none(Repository.id == ctx.repository_id)
     if repo is None:
         ctx.log("the repository was removed before its fetch started")
         return
+    try:
+        _fetch_and_validate(ctx, repo)
+    except JobFailed:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever went wrong, the repository must not stay "fetching"
+        message = str(exc) or type(exc).__name__
+        _fail_fetch(repo, message)
+        raise JobFailed(message) from None
+
+
+def _fail_fetch(repo, message: str) -> None:
+    kept = f"; still using {repo.active_commit[:7]}" if repo.active_commit else ""
+    _update(repo.id, status="failed", last_checked_at=utcnow(), last_error=f"fetch failed: {message}{kept}",
+            steps=[_step("failed", message)])
+
+
+def _fetch_and_validate(ctx, repo) -> None:
+    settings = ctx.settings
     _update(repo.id, status="fetching", steps=[_step("running", "asking the remote for its refs")])
     spec = parse_remote_url(repo.url, allow_local=settings.allow_local_repositories)
     wanted = repo.ref or "the remote's default branch"
@@ -44,9 +61,7 @@ def fetch_repository(ctx) -> None:
             result = fetch(settings.mirror_path(repo.name), spec, repo.ref, auth=auth, progress=ctx.progress, connect_timeout=settings.fetch_connect_timeout,
                            transfer_timeout=settings.fetch_transfer_timeout)
     except FetchError as exc:
-        kept = f"; still using {repo.active_commit[:7]}" if repo.active_commit else ""
-        _update(repo.id, status="failed", last_checked_at=utcnow(), last_error=f"fetch failed: {exc.message}{kept}",
-                steps=[_step("failed", exc.message)])
+        _fail_fetch(repo, exc.message)
         raise JobFailed(exc.message) from None
     detail = (f"{result.resolved_ref} at {result.commit[:7]}, {result.bytes_received} bytes received"
               if result.changed else f"{result.resolved_ref} at {result.commit[:7]}, unchanged")

@@ -203,3 +203,13 @@ def test_many_refreshes_keep_the_mirror_small(api, git_server, app):
         mirror.close()
     checkouts = app.config["THYMIS"].checkout_root(body["name"])
     assert [p.name for p in checkouts.iterdir()] == [current["active_commit"]]
+
+
+def test_a_refused_tree_fails_the_fetch_instead_of_hanging_in_fetching(api, git_server):
+    name, _ = new_repo(git_server, {"README.md": README, "flake.nix": FLAKE, ".GIT/config": "[core]\n"})
+    _, job, current = added_and_fetched(api, git_server.url(name))
+    assert job["state"] == "failed"
+    assert current["status"] == "failed" and ".GIT" in current["last_error"]
+    assert current["steps"] == [{"step": "fetch", "state": "failed", "detail": job["error"]}]
+    again = wait_for_job(api, api.post(f"/api/repositories/{current['name']}/refresh").get_json()["job_id"])
+    assert again["state"] == "failed"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import shutil
 
 from jobs import handler
-from models import Repository, utcnow
-from pipeline.commit_validation import failure_summary, pending_steps, validate_commit
+from models import CommitValidation, Repository, database, utcnow
+from pipeline.commit_validation import failure_summary, pending_steps, taken_packages, validate_commit
 from pipeline.connect import repository_auth
 from pipeline.fetch import FetchError, export_tree, fetch
 from pipeline.mirror_gc import tidy_mirror
@@ -78,8 +78,10 @@ def _fetch_and_validate(ctx, repo) -> None:
         return
     validation = _validate(ctx, repo, result.commit, checkout, fetch_step)
     steps = [fetch_step] + validation.steps
+    if validation.ok and not _activate(repo, result.commit, validation, steps):
+        validation = CommitValidation.get_by_id(validation.id)
+        steps = [fetch_step] + validation.steps
     if validation.ok:
-        _update(repo.id, active_commit=result.commit, status="ready", steps=steps, last_error=None)
         ctx.log(f"{result.commit[:7]} is now the active commit")
     else:
         active = Repository.get_by_id(repo.id).active_commit
@@ -89,6 +91,22 @@ def _fetch_and_validate(ctx, repo) -> None:
         prune_checkouts(repo.id, settings, log=ctx.log)
         raise JobFailed(message)
     prune_checkouts(repo.id, settings, log=ctx.log)
+
+
+def _activate(repo, commit: str, validation, steps: list[dict]) -> bool:
+    """Make `commit` active unless another repository activated one of its packages meanwhile (two validations
+    can run at once: the write lock of this transaction orders them). On a clash the cached result is failed."""
+    with database.atomic():
+        taken = taken_packages(repo.id)
+        clashes = [f"package `{p}` is already provided by repository `{taken[p]}`" for p in validation.packages
+                   if p in taken]
+        if not clashes:
+            _update(repo.id, active_commit=commit, status="ready", steps=steps, last_error=None)
+            return True
+        failed = [s if s["step"] != "unique" else {**s, "state": "failed", "detail": "; ".join(clashes)}
+                  for s in validation.steps]
+        CommitValidation.update(ok=False, steps=failed).where(CommitValidation.id == validation.id).execute()
+        return False
 
 
 def _validate(ctx, repo, commit: str, checkout, fetch_step: dict):

@@ -132,3 +132,19 @@ def test_external_module_on_a_device_survives_removal_and_return(api, git_server
     device = api.get("/api/devices/pi").get_json()
     assert device["modules"][0] == {"type": GREETER, "settings": settings, "available": True, "display_name": "Greeter"}
     assert device["warnings"] == []
+
+
+def test_same_package_added_twice_at_once_activates_only_one(api, git_server, tmp_path):
+    """Both validations run at the same time on the two job threads; only one may own the package."""
+    files = tree(rb.valid_repo, tmp_path, package="raced_pkg")
+    jobs = []
+    for label in ("Racer one", "Racer two"):
+        name, _ = serve(git_server, files)
+        jobs.append(api.post("/api/repositories", json={"url": git_server.url(name), "display_name": label}))
+    finished = [wait_for_job(api, r.get_json()["job_id"]) for r in jobs]
+    repos = [api.get(f"/api/repositories/{r.get_json()['name']}").get_json() for r in jobs]
+    assert sorted(r["status"] for r in repos) == ["failed", "ready"]
+    loser = next(r for r in repos if r["status"] == "failed")
+    unique = next(s for s in loser["steps"] if s["step"] == "unique")
+    assert unique["state"] == "failed" and "raced_pkg" in unique["detail"]
+    assert sorted(j["state"] for j in finished) == ["failed", "succeeded"]

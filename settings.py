@@ -101,17 +101,25 @@ def load_settings(overrides: dict | None = None) -> Settings:
     return Settings(**values)
 
 
-def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
-    """A secret kept in a 0600 file in the data folder, created on first use."""
+def read_or_create_secret(path: Path, make=lambda: secrets.token_urlsafe(32)) -> str:
+    """A secret kept in a 0600 file in the data folder, created on first use.
+
+    Written to a private temporary file and linked into place, so a concurrent reader (another gunicorn
+    worker starting at the same moment) sees either no file or the whole secret, never an empty one."""
     try:
-        return path.read_text().strip()
+        value = path.read_text().strip()
+        if value:
+            return value
     except FileNotFoundError:
         pass
-    value = secrets.token_urlsafe(nbytes)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker won the race
-        return path.read_text().strip()
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(value + "\n")
-    return value
+        f.write(make() + "\n")
+    try:
+        os.link(temporary, path)
+    except FileExistsError:  # another worker won the race; use its secret
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_text().strip()

@@ -53,9 +53,13 @@ def check_modules(raw: Any, existing: list[dict], catalog: dict, errors: list[Fi
         seen.add(module_type)
         settings = item.get("settings", {})
         module = catalog.get(module_type)
+        before = next((m for m in existing if m["type"] == module_type), None)
+        if before is not None and settings == before["settings"]:
+            # Unchanged: kept as saved, even if the module's schema changed since (or it is unavailable now).
+            clean.append(before)
+            continue
         if module is None:
-            before = next((m for m in existing if m["type"] == module_type), None)
-            if before is not None and settings in (before["settings"], {}):
+            if before is not None and settings == {}:
                 clean.append(before)
             else:
                 errors.append(FieldError(f"{path}.type", f"no module of type {module_type} is available "

@@ -135,13 +135,25 @@ def _new_deploy_key(row: RepositoryAccess, repo: Repository, settings) -> None:
     row.deploy_public_key = pair.public_line
 
 
-def save_access(repo: Repository, access: AccessInput | None, spec: RemoteSpec, settings) -> bool:
+def same_origin(a: RemoteSpec, b: RemoteSpec) -> bool:
+    """A saved token was entered for one scheme, host and port; it is sent nowhere else."""
+    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
+def save_access(repo: Repository, access: AccessInput | None, spec: RemoteSpec, settings,
+                previous: RemoteSpec | None = None) -> bool:
     """Store ``access`` for ``repo`` (call inside the transaction that saves the repository).
 
-    ``spec`` is the repository's URL as it will be saved: the kind must fit it. Returns True when the
-    way of connecting changed (the repository should be fetched again). Raises InputError.
+    ``spec`` is the repository's URL as it will be saved: the kind must fit it; ``previous`` the URL it had.
+    A saved token is kept only while the URL stays on the same origin: pointing the repository elsewhere needs
+    the token entered again. Returns True when the way of connecting changed (fetch again). Raises InputError.
     """
     row = access_row(repo)
+    moved = previous is not None and not same_origin(previous, spec)
+    if row.kind == HTTPS_TOKEN and row.token and moved and (access is None or access.token is None):
+        raise InputError([FieldError("access.token", f"the URL now points to {spec.host or spec.url}: enter the token "
+                                                     "for it again (a saved token is only sent where it was entered)",
+                                     "required")])
     if access is None:
         check_kind_fits(row.kind, spec)
         return False
@@ -185,9 +197,13 @@ def credentials(row: RepositoryAccess, settings, kind: str | None = None) -> Cre
     return creds
 
 
-def credentials_for_input(row: RepositoryAccess | None, access: AccessInput | None, settings) -> Credentials:
-    """Credentials from request input, falling back on the saved ones (for a connection test)."""
+def credentials_for_input(row: RepositoryAccess | None, access: AccessInput | None, settings,
+                          saved_for: RemoteSpec | None = None, target: RemoteSpec | None = None) -> Credentials:
+    """Credentials from request input, falling back on the saved ones (for a connection test). The saved ones
+    are used only when the tested URL (`target`) is on the origin they were saved for (`saved_for`)."""
     saved = row if row is not None else RepositoryAccess(kind=NONE)
+    if saved_for is not None and target is not None and not same_origin(saved_for, target):
+        saved = RepositoryAccess(kind=NONE)
     if access is None:
         return credentials(saved, settings)
     creds = credentials(saved, settings, access.kind)

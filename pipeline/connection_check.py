@@ -78,7 +78,8 @@ def check_repository(repo: Repository, data: Mapping, settings) -> dict:
     row = access_row(repo)
     check_kind_fits(values.access.kind if values.access else row.kind, spec)
     try:
-        creds = credentials_for_input(row, values.access, settings)
+        creds = credentials_for_input(row, values.access, settings,
+                                      saved_for=parse_remote_url(repo.url, allow_local=True), target=spec)
     except SecretUnavailable as exc:
         return {"ok": False, "url": spec.url, "code": "auth_failed", "reason": "credential unavailable",
                 "message": str(exc), "host_key": None}

@@ -59,6 +59,7 @@ def update_repository(repo: Repository, data, settings):
                                              "under the new name instead")])
     values = RepositoryInput.parse({k: v for k, v in data.items() if k != "name"},
                                    allow_local=settings.allow_local_repositories, partial=True)
+    previous = parse_remote_url(repo.url, allow_local=True)
     refetch = False
     with database.atomic():
         if values.display_name is not None:
@@ -74,8 +75,9 @@ def update_repository(repo: Repository, data, settings):
         repo.save()
         if values.access is not None or values.spec is not None:
             spec = values.spec or parse_remote_url(repo.url, allow_local=settings.allow_local_repositories)
-            refetch = save_access(repo, values.access, spec, settings) or refetch
-    job = refresh_repository(repo) if refetch else None
+            refetch = save_access(repo, values.access, spec, settings, previous) or refetch
+        # Inside the transaction: while a fetch runs, the edit is refused whole (JobConflict) and nothing is saved.
+        job = refresh_repository(repo) if refetch else None
     return repo, job
 
 

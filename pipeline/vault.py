@@ -11,6 +11,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from settings import read_or_create_secret
+
 KEY_FILE = "secret.fernet"
 
 
@@ -25,14 +27,7 @@ def key_path(settings) -> Path:
 def ensure_key(settings) -> Path:
     """Create the key file (0600) unless it exists; several workers starting at once agree on one key."""
     path = key_path(settings)
-    if path.exists():
-        return path
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path
-    with os.fdopen(fd, "wb") as f:
-        f.write(Fernet.generate_key() + b"\n")
+    read_or_create_secret(path, make=lambda: Fernet.generate_key().decode("ascii"))
     return path
 
 

@@ -32,7 +32,9 @@ def app_factory(tmp_path, announced):
 
     def make(**config):
         values = {"project_path": tmp_path / "data", "allow_local_repositories": True,
-                  "announce_password": announced.append, "fetch_connect_timeout": 5.0, "fetch_transfer_timeout": 20.0}
+                  "announce_password": announced.append, "fetch_connect_timeout": 5.0, "fetch_transfer_timeout": 8.0,
+                  # No device build may reach for the real nixpkgs (the network): tests name a stand-in.
+                  "thymis_flake_url": ""}
         values.update(config)
         app = create_app(values)
         app.config["TESTING"] = True

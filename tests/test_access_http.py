@@ -136,3 +136,47 @@ def test_connection_test_of_unsaved_input_reports_each_failure(api, private_repo
 @pytest.fixture
 def app(app_factory):
     return app_factory(fetch_connect_timeout=1.0)
+
+
+@pytest.fixture
+def listening_host():
+    """Another origin on loopback that records every Authorization header it is sent (and answers 401)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="x"')
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/elsewhere.git", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_saved_token_is_never_sent_to_another_host(api, private_repo, listening_host):
+    url, _ = private_repo
+    elsewhere, seen = listening_host
+    created = api.post("/api/repositories", json={"url": url, "display_name": "Bound token",
+                                                  "access": {"kind": "https-token", "username": "reader", "token": TOKEN}})
+    name = created.get_json()["name"]
+    assert wait_for_job(api, created.get_json()["job_id"])["state"] == "succeeded"
+
+    tested = api.post(f"/api/repositories/{name}/test-connection", json={"url": elsewhere})
+    assert tested.get_json()["ok"] is False
+    moved = api.patch(f"/api/repositories/{name}", json={"url": elsewhere})
+    assert moved.status_code == 422 and moved.get_json()["error"]["field"] == "access.token"
+    assert api.get(f"/api/repositories/{name}").get_json()["url"] == url      # nothing saved
+    assert seen and all(header is None for header in seen), seen
+    # Entering the token again for the new host is the way to move it.
+    again = api.patch(f"/api/repositories/{name}", json={"url": elsewhere, "access": {"kind": "https-token",
+                                                         "username": "reader", "token": "new-token"}})
+    assert again.status_code == 200

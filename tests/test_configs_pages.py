@@ -88,3 +88,22 @@ def test_duplicate_and_delete_device(client, api):
 def test_modules_page_lists_built_ins(client):
     page = text(client.get("/modules"))
     assert "Core Device Configuration" in page and "Built-in" in page
+
+
+def test_a_stored_setting_the_schema_no_longer_accepts_does_not_lock_the_device(client, api):
+    """A repository update may rename a setting: the device page must still add and remove other modules."""
+    from models import Device, database
+    api.post("/api/devices", json={"name": "d", "display_name": "D", "modules": [{"type": CORE, "settings": {}}]})
+    with database.connection_context():
+        Device.update(modules=[{"type": CORE, "settings": {"old_name": "kept"}}]).where(Device.name == "d").execute()
+    assert post(client, "/devices/d/modules", {"type": SSH}).status_code == 302
+    modules = api.get("/api/devices/d").get_json()["modules"]
+    assert [m["type"] for m in modules] == [CORE, SSH] and modules[0]["settings"] == {"old_name": "kept"}
+    assert post(client, f"/devices/d/modules/{SSH}", {"action": "remove"}).status_code == 302
+
+
+def test_page_errors_are_pages_not_json(client, api):
+    duplicate = post(client, "/tags", {"name": "t", "display_name": "T"})
+    again = post(client, "/tags", {"name": "t", "display_name": "T"})
+    assert duplicate.status_code == 302 and again.status_code == 409
+    assert "<html" in again.get_data(as_text=True) and "already exists" in again.get_data(as_text=True)

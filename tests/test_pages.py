@@ -84,3 +84,14 @@ def test_output_is_escaped(client, api):
 
 def test_unknown_repository_page_is_404(client):
     assert client.get("/repositories/nothing/edit").status_code == 404
+
+
+def test_editing_during_a_fetch_is_refused_whole(client, api, git_server):
+    git_server.make_repo("page-busy", {"README.md": README, "flake.nix": FLAKE})
+    git_server.stall("page-busy")
+    post_form(client, "/repositories", {"display_name": "Busy", "url": git_server.url("page-busy")})
+    response = post_form(client, "/repositories/busy/edit", {"display_name": "Busy", "url": git_server.url("page-busy"),
+                                                             "ref": "other"})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 409 and "<html" in text and "try again when it ends" in text
+    assert api.get("/api/repositories/busy").get_json()["ref"] is None    # nothing saved

@@ -10,3 +10,18 @@ def test_own_flake_of_a_checkout_is_referenced_through_git(tmp_path):
     assert default_thymis_flake_url(tmp_path) == f"git+file://{tmp_path}"
     (tmp_path / "flake.nix").unlink()
     assert default_thymis_flake_url(tmp_path) == ""
+
+
+def test_secret_files_are_never_seen_half_written(tmp_path):
+    """Workers starting at once agree on one complete secret."""
+    import multiprocessing
+    from settings import read_or_create_secret
+    results = []
+    for trial in range(30):
+        path = tmp_path / f"secret-{trial}"
+        with multiprocessing.get_context("fork").Pool(4) as pool:
+            values = pool.map(read_or_create_secret, [path] * 4)
+        results.append(values)
+        assert len(set(values)) == 1 and values[0] == path.read_text().strip() and len(values[0]) > 20
+        assert path.stat().st_mode & 0o777 == 0o600
+    assert len({values[0] for values in results}) == 30

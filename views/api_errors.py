@@ -28,7 +28,9 @@ def input_error(exc: InputError):
 def register(app) -> None:
     @app.errorhandler(InputError)
     def _input_error(exc):
-        return input_error(exc)
+        if wants_json():
+            return input_error(exc)
+        return render_template("error.html", status=exc.status, title="Not saved", message=exc.first.message), exc.status
 
     @app.errorhandler(NotFound)
     def _not_found(exc):
@@ -38,4 +40,7 @@ def register(app) -> None:
 
     @app.errorhandler(JobConflict)
     def _conflict(exc):
-        return json_error(409, "conflict", f"a job for this is already {exc.job.state} (job {exc.job.id})")
+        message = f"a {exc.job.kind} job for this is already {exc.job.state} (job {exc.job.id}); try again when it ends"
+        if wants_json():
+            return json_error(409, "conflict", message)
+        return render_template("error.html", status=409, title="Busy", message=message), 409

@@ -6,13 +6,16 @@ number of entries. Checkboxes come with a hidden "false" before them, so the las
 from __future__ import annotations
 
 
+MAX_ROWS = 500
+
+
 def read_settings(form, schema: list[dict], prefix: str = "s") -> dict:
     values: dict = {}
     for entry in schema:
         key = f"{prefix}.{entry['name']}"
         if entry.get("type") == "list":
             count = form.get(f"{key}.count", "0")
-            count = int(count) if count.isdigit() else 0
+            count = min(int(count), MAX_ROWS) if count.isdigit() else 0
             values[entry["name"]] = [read_settings(form, entry.get("settings", []), f"{key}.{i}") for i in range(count)]
         elif entry.get("type") == "bool":
             sent = form.getlist(key)

@@ -10,7 +10,7 @@ from deploy.many import DeployTarget, deploy_device, deploy_many, summary
 from jobs import handler
 from jobs.context import JobContext
 from jobs.queue import finish as finish_job, worker_id
-from models import Deployment, Device, DeviceTag, Job, Tag, utcnow
+from models import Deployment, Device, DeviceTag, Job, Tag, database, utcnow
 from pipeline.sandbox import SandboxError
 
 BUILD, DEPLOY, DEPLOY_TAG, DEPLOY_CHILD, ROLLBACK = "build", "deploy", "deploy-tag", "deploy-device", "rollback"
@@ -144,13 +144,22 @@ def deploy_tag_job(ctx) -> None:
     except EXPECTED_FAILURES as exc:
         raise JobFailed(str(exc)) from None
     children, records = {}, {}
-    for device in devices:
-        children[device.name] = Job.create(kind=DEPLOY_CHILD, subject=device.name, parent=ctx.job_id, state="running",
-                                           phase="waiting", worker=worker_id(), started_at=utcnow(),
-                                           heartbeat_at=utcnow(), payload={"device": device.name})
-        records[device.name] = Deployment.create(device=device, device_name=device.name, kind="deploy",
-                                                 job=children[device.name], project_commit=commit)
-    targets = [deploy_target(d, ctx.settings) for d in devices]
+    with database.atomic():  # a device with its own build or deploy running is left out, not switched twice
+        busy = {j.subject for j in Job.select(Job.subject).where(Job.subject.in_([d.name for d in devices]),
+                                                                Job.kind.in_(DEVICE_JOB_KINDS),
+                                                                Job.state.in_(("queued", "running")))}
+        for device in devices:
+            if device.name in busy:
+                continue
+            children[device.name] = Job.create(kind=DEPLOY_CHILD, subject=device.name, parent=ctx.job_id,
+                                               state="running", phase="waiting", worker=worker_id(),
+                                               started_at=utcnow(), heartbeat_at=utcnow(),
+                                               payload={"device": device.name})
+            records[device.name] = Deployment.create(device=device, device_name=device.name, kind="deploy",
+                                                     job=children[device.name], project_commit=commit)
+    for name in sorted(busy):
+        ctx.log(f"{name}: skipped, another build or deploy of it is running")
+    targets = [deploy_target(d, ctx.settings) for d in devices if d.name in children]
     ctx.progress("deploying", 0, len(targets), force=True)
     contexts = {name: JobContext(child, ctx.settings) for name, child in children.items()}
     outcomes = deploy_many(ctx.settings.project_dir, commit, targets, limit=ctx.settings.deploy_parallel,
@@ -160,8 +169,8 @@ def deploy_tag_job(ctx) -> None:
         state = "succeeded" if outcome.ok else ("rolled-back" if outcome.rolled_back_to else "failed")
         _finish(records[name], state, error=outcome.error, **_outcome_fields(outcome))
         finish_job(children[name].id, ok=outcome.ok, error=outcome.error)
-    text = summary(outcomes)
+    text = summary(outcomes) + (f"; skipped (busy): {', '.join(sorted(busy))}" if busy else "")
     ctx.log(text)
     ctx.progress("done", sum(o.ok for o in outcomes.values()), len(outcomes), force=True)
-    if not all(o.ok for o in outcomes.values()):
+    if busy or not all(o.ok for o in outcomes.values()):
         raise JobFailed(text)

@@ -48,12 +48,24 @@ def test_password_file_replaces_generated_password(app_factory, tmp_path, announ
     assert login(app.test_client(), "wrong").status_code == 401
 
 
-def test_login_redirect_stays_on_this_site(app, admin_password):
+import pytest
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\t/evil.example/x", "/\\evil.example", "https://evil.example/",
+                                    "/ /evil.example"])
+def test_login_redirect_stays_on_this_site(app, admin_password, target):
     client = app.test_client()
-    page = client.get("/login?next=//evil.example/").get_data(as_text=True)
-    response = client.post("/login", data={"password": admin_password, "csrf_token": csrf_from(page),
-                                           "next": "//evil.example/"})
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post("/login", data={"password": admin_password, "csrf_token": csrf_from(page), "next": target})
     assert response.headers["Location"] == "/repositories"
+
+
+def test_login_redirect_returns_to_the_page_asked_for(app, admin_password):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post("/login", data={"password": admin_password, "csrf_token": csrf_from(page),
+                                           "next": "/devices/kiosk?tab=modules"})
+    assert response.headers["Location"] == "/devices/kiosk?tab=modules"
 
 
 def test_forms_without_csrf_token_are_refused(client):

@@ -35,3 +35,11 @@ def test_tokens_create_prints_a_working_token(app):
     assert response.status_code == 200
     again = runner.invoke(args=["tokens", "create", "ci"])
     assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_set_password_refuses_when_a_password_file_is_configured(app_factory, tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_text("from the file\n")
+    app = app_factory(password_file=secret)
+    result = app.test_cli_runner().invoke(args=["admin", "set-password", "--password", "something-new"])
+    assert result.exit_code == 1 and "THYMIS_AUTH_BASIC_PASSWORD_FILE" in result.output

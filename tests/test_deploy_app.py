@@ -200,3 +200,21 @@ def test_build_from_the_device_page_and_preview(api, demo, client):
     assert store_path in page
     again = client.get("/devices/pi/preview").get_data(as_text=True)
     assert "No changes." in again
+
+
+def test_tag_deploy_leaves_out_a_device_that_is_busy(api, demo):
+    from jobs.queue import worker_id
+    from models import Job, database, utcnow
+    api.post("/api/tags", json={"name": "fleet", "display_name": "Fleet"})
+    device(api, "free", tags=["fleet"])
+    device(api, "busy", tags=["fleet"])
+    with database.connection_context():
+        running = Job.create(kind="build", subject="busy", state="running", worker=worker_id(),
+                             started_at=utcnow(), heartbeat_at=utcnow())
+    try:
+        job = run(api, "/api/tags/fleet/deploy")
+    finally:
+        with database.connection_context():
+            Job.update(state="succeeded").where(Job.id == running.id).execute()
+    assert job["state"] == "failed" and "skipped (busy): busy" in job["error"]
+    assert {c["subject"]: c["state"] for c in job["children"]} == {"free": "succeeded"}

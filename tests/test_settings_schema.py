@@ -73,3 +73,9 @@ def test_a_generated_form_reads_back_with_list_rows():
     assert len(change_rows(values, SCHEMA, "add-row:users")["users"]) == 3
     assert change_rows(values, SCHEMA, "remove-row:users:0")["users"] == [{"login": "bob", "admin": "true"}]
     assert change_rows(values, SCHEMA, "add-row:greeting") == values
+
+
+def test_a_forged_row_count_is_capped():
+    from configs.forms import MAX_ROWS
+    values = read_settings(MultiDict([("s.users.count", "100000000")]), SCHEMA)
+    assert len(values["users"]) == MAX_ROWS

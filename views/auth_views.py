@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from auth.passwords import check_admin_password
@@ -10,9 +12,12 @@ blueprint = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    # Only same-site paths: never redirect to another host after login.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only a path on this site: no host, no scheme, nothing a browser would strip or reinterpret."""
+    if target and target.startswith("/") and not target.startswith("//") \
+            and not any(c <= " " or c == "\\" for c in target):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("repositories.index")
 
 

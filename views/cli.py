@@ -142,6 +142,9 @@ def tokens_revoke(name):
 @admin.command("set-password")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def admin_set_password(password):
+    if _settings().password_file is not None:
+        _fail(f"the admin password is read from {_settings().password_file} (THYMIS_AUTH_BASIC_PASSWORD_FILE); "
+              "change it there")
     if len(password) < 8:
         _fail("the password must have at least 8 characters")
     set_admin_password(password)

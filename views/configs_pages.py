@@ -9,6 +9,7 @@ from configs.effective import effective_configuration
 from configs.forms import change_rows, read_settings
 from errors import InputError
 from deploy import service as deploy_service
+from deploy.jobs import DEPLOY_TAG, DEVICE_JOB_KINDS
 from models import Device, Job, Tag
 
 blueprint = Blueprint("configs", __name__)
@@ -52,8 +53,9 @@ def _detail_page(kind: dict, row, form=None, error=None, status=200):
 
 
 def _deploy_context(kind: dict, row) -> dict:
-    subject = row.name if kind["kind"] == "device" else f"tag:{row.name}"
-    job = Job.select().where(Job.subject == subject, Job.parent.is_null()).order_by(Job.id.desc()).first()
+    subject, kinds = (row.name, DEVICE_JOB_KINDS) if kind["kind"] == "device" else (f"tag:{row.name}", (DEPLOY_TAG,))
+    job = (Job.select().where(Job.subject == subject, Job.kind.in_(kinds), Job.parent.is_null())
+           .order_by(Job.id.desc()).first())
     deployments = deploy_service.generations(row.name) if kind["kind"] == "device" else []
     return {"device_job": job, "deployments": deployments}
 

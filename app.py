@@ -6,6 +6,7 @@ import os
 
 from flask import Flask
 from htmx_flask import Htmx
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from auth import check_request, csrf_token
 from auth.passwords import ensure_admin_password
@@ -38,6 +39,8 @@ def create_app(config: dict | None = None) -> Flask:
         THYMIS=settings,
     )
     Htmx(app)
+    if settings.trust_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     open_database(settings.database_path)

@@ -16,6 +16,7 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     password_file: Path | None = None
     allow_local_repositories: bool = False
+    trust_proxy: bool = False                # one reverse proxy in front: use its X-Forwarded-For/-Proto
     ssh_key: Path | None = None
     system_profile: Path = Path("/nix/var/nix/profiles/system")
     local_activation_command: str = ""       # privileged helper for local switches (set by the NixOS module)
@@ -88,6 +89,7 @@ def load_settings(overrides: dict | None = None) -> Settings:
         "base_url": os.environ.get("THYMIS_BASE_URL", "http://127.0.0.1:8000"),
         "password_file": _env_path("THYMIS_AUTH_BASIC_PASSWORD_FILE"),
         "allow_local_repositories": _env_bool("THYMIS_ALLOW_LOCAL_REPOSITORIES", False),
+        "trust_proxy": _env_bool("THYMIS_TRUST_PROXY", False),
         "ssh_key": _env_path("THYMIS_SSH_KEY"),
         "system_profile": Path(os.environ.get("THYMIS_SYSTEM_PROFILE", "/nix/var/nix/profiles/system")),
         "local_activation_command": os.environ.get("THYMIS_LOCAL_ACTIVATION_COMMAND", ""),

@@ -81,6 +81,8 @@ let
     NIX_CONFIG = "extra-experimental-features = nix-command flakes";
   }
   // lib.optionalAttrs (cfg.base-url != null) { THYMIS_BASE_URL = cfg.base-url; }
+  # Behind the nginx vhost the client's address comes in X-Forwarded-For (login throttling needs it).
+  // lib.optionalAttrs cfg.nginx-vhost-enable { THYMIS_TRUST_PROXY = "1"; }
   // lib.optionalAttrs cfg.local-activation-enable {
     THYMIS_LOCAL_ACTIVATION_COMMAND = "${controllerActivate}/bin/thymis-controller-activate";
     THYMIS_ACTIVATE_LOG_DIR = activationLogDirectory;

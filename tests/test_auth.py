@@ -124,3 +124,17 @@ def test_throttle_window_passes():
     assert throttle.wait_seconds("a") == 60 and throttle.wait_seconds("b") == 0
     now[0] = 61
     assert throttle.wait_seconds("a") == 0
+
+
+def test_behind_a_proxy_each_client_is_throttled_on_its_own(app_factory, announced):
+    from auth.throttle import MAX_FAILURES
+    app = app_factory(trust_proxy=True)
+    client = app.test_client()
+    for _ in range(MAX_FAILURES):
+        page = client.get("/login").get_data(as_text=True)
+        client.post("/login", data={"password": "guess", "csrf_token": csrf_from(page)},
+                    headers={"X-Forwarded-For": "203.0.113.7"})
+    page = client.get("/login").get_data(as_text=True)
+    other = client.post("/login", data={"password": announced[0], "csrf_token": csrf_from(page)},
+                        headers={"X-Forwarded-For": "198.51.100.2"})
+    assert other.status_code == 302

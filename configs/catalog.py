@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from models import CommitValidation, Repository
+from models import Repository
+from pipeline.commit_validation import active_validations
 
 BUILTIN = "built-in"
 
@@ -18,11 +19,7 @@ def builtin_descriptions() -> tuple[dict, ...]:
 def available_modules() -> dict[str, dict]:
     """type -> description with `source` (built-in or repository input name) and `source_name`."""
     catalog = {m["type"]: {**m, "source": BUILTIN, "source_name": "Built-in"} for m in builtin_descriptions()}
-    rows = (CommitValidation.select(CommitValidation, Repository)
-            .join(Repository, on=((CommitValidation.repository == Repository.id)
-                                  & (CommitValidation.commit == Repository.active_commit)))
-            .order_by(Repository.display_name))
-    for validation in rows:
+    for validation in active_validations().order_by(Repository.display_name):
         repo = validation.repository
         for module in validation.modules or []:
             catalog.setdefault(module["type"], {**module, "source": repo.name, "source_name": repo.display_name})

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from configs.catalog import available_modules
 from configs.service import DEVICE_PRIORITY, device_tags
 from deploy.model import DeviceConfig, FlakeInput, ModuleFile
-from models import CommitValidation, ControllerSetting, Device, Repository
+from models import ControllerSetting, Device
+from pipeline.commit_validation import active_validations
 from pipeline.fetch import nix_input_url
 from pipeline.sandbox import render
 
@@ -64,13 +65,12 @@ class Composition:
 
 def flake_inputs(settings) -> tuple[list[FlakeInput], list]:
     inputs, checkouts = [], []
-    for repo in Repository.select().where(Repository.active_commit.is_null(False)).order_by(Repository.name):
+    for validation in active_validations():
+        repo = validation.repository
         checkout = settings.checkout_root(repo.name) / repo.active_commit
         if not checkout.is_dir():
             continue
-        validation = CommitValidation.get_or_none(CommitValidation.repository == repo,
-                                                  CommitValidation.commit == repo.active_commit)
-        has_thymis = bool(validation and (validation.flake or {}).get("has_thymis_input"))
+        has_thymis = bool((validation.flake or {}).get("has_thymis_input"))
         inputs.append(FlakeInput(name=repo.name, url=nix_input_url(checkout), has_thymis_input=has_thymis))
         checkouts.append(checkout)
     return inputs, checkouts
@@ -132,11 +132,7 @@ def compose(settings) -> Composition:
 def thymis_candidates() -> list[str]:
     """Repositories whose active commit's flake declares a `thymis` input, or that are named `thymis`."""
     names = []
-    rows = (CommitValidation.select(CommitValidation, Repository)
-            .join(Repository, on=((CommitValidation.repository == Repository.id)
-                                  & (CommitValidation.commit == Repository.active_commit)))
-            .order_by(Repository.name))
-    for row in rows:
+    for row in active_validations():
         if (row.flake or {}).get("has_thymis_input") or row.repository.name == "thymis":
             names.append(row.repository.name)
     return names

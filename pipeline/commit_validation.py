@@ -6,14 +6,18 @@ from pipeline.results import STEP_NAMES
 from pipeline.validate import validate_checkout
 
 
+def active_validations():
+    """The validation of each repository's active commit (with .repository loaded), by repository name."""
+    return (CommitValidation.select(CommitValidation, Repository)
+            .join(Repository, on=((CommitValidation.repository == Repository.id)
+                                  & (CommitValidation.commit == Repository.active_commit)))
+            .order_by(Repository.name))
+
+
 def taken_packages(repository_id: int) -> dict[str, str]:
     """Top-level packages the other repositories' active commits provide -> their display names."""
     taken: dict[str, str] = {}
-    rows = (CommitValidation.select(CommitValidation, Repository)
-            .join(Repository, on=((CommitValidation.repository == Repository.id)
-                                  & (CommitValidation.commit == Repository.active_commit)))
-            .where(Repository.id != repository_id))
-    for row in rows:
+    for row in active_validations().where(Repository.id != repository_id):
         for package in row.packages or []:
             taken.setdefault(package, row.repository.display_name)
     return taken

@@ -120,4 +120,5 @@ def tag_json(tag: Tag, catalog: dict | None = None) -> dict:
     catalog = available_modules() if catalog is None else catalog
     return {"name": tag.name, "display_name": tag.display_name, "priority": tag.priority,
             "modules": _modules_json(tag.modules, catalog), "warnings": unavailable_warnings(tag.modules, catalog),
-            "devices": [link.device.name for link in tag.device_links.order_by(DeviceTag.id)]}
+            "devices": [d.name for d in Device.select(Device.name).join(DeviceTag)
+                        .where(DeviceTag.tag == tag).order_by(DeviceTag.id)]}

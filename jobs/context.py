@@ -4,6 +4,8 @@ from __future__ import annotations
 import threading
 import time
 
+from peewee import fn
+
 from models import Job, utcnow
 from jobs.queue import LOG_LIMIT
 
@@ -40,9 +42,9 @@ class JobContext:
         if not text:
             return
         Job.update(log=Job.log.concat(text[-LOG_LIMIT:]), heartbeat_at=utcnow()).where(Job.id == self.job_id).execute()
-        job = Job.get_by_id(self.job_id)
-        if len(job.log) > LOG_LIMIT:  # keep the end, where the outcome is
-            Job.update(log=job.log[-LOG_LIMIT:]).where(Job.id == self.job_id).execute()
+        # Keep the end, where the outcome is.
+        Job.update(log=fn.substr(Job.log, -LOG_LIMIT)).where(Job.id == self.job_id,
+                                                             fn.length(Job.log) > LOG_LIMIT).execute()
 
     def progress(self, phase: str, done: int = 0, total: int = 0, *, force: bool = False) -> None:
         """Record progress; frequent calls are thinned out so the database is not hammered."""

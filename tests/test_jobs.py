@@ -78,3 +78,17 @@ def test_a_silent_job_keeps_beating_and_is_not_reaped(app, api, monkeypatch):
         assert reap_orphans() == 0
     release.set()
     assert wait_for_job(api, job.id)["state"] == "succeeded"
+
+
+def test_a_long_log_keeps_its_end(app):
+    from jobs.context import JobContext
+    from jobs.queue import LOG_LIMIT
+    with database.connection_context():
+        job = Job.create(kind="fetch", state="running")
+        ctx = JobContext(job, app.config["THYMIS"])
+        for number in range(LOG_LIMIT // 50):
+            ctx.log(f"line {number:06d} " + "x" * 40)
+        ctx.log("the outcome")
+        ctx.flush()
+        log = Job.get_by_id(job.id).log
+    assert len(log) == LOG_LIMIT and log.rstrip().endswith("the outcome")

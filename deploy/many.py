@@ -1,6 +1,7 @@
 """Deploying: build then activate one device, or several in parallel up to a limit."""
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,17 @@ from typing import Callable
 from deploy.activate import DEFAULT_PROFILE, ActivationError, ActivationResult, activate, activate_with_command
 from deploy.build import BuildError, BuildResult, build
 from deploy.hosts import CopyError, SshOptions, TargetError
+
+
+_locks: dict[tuple[str, str], threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _target_lock(target: str, profile: str) -> threading.Lock:
+    """One switch at a time per machine and profile: builds run in parallel, activations of two devices that
+    name the same target (e.g. both `local`) take turns instead of racing on one profile."""
+    with _locks_guard:
+        return _locks.setdefault((target, profile), threading.Lock())
 
 
 @dataclass
@@ -42,10 +54,11 @@ def deploy_device(project_dir: Path, commit: str, device: DeployTarget, ctx=None
     except (BuildError, ValueError) as exc:
         return DeployOutcome(device.name, False, "build", error=str(exc))
     try:
-        if device.target == "local" and device.activation_command:
-            result = activate_with_command(device.activation_command, built.store_path, ctx)
-        else:
-            result = activate(device.target, built.store_path, ctx, profile=device.profile, ssh=ssh)
+        with _target_lock(device.target, device.profile):
+            if device.target == "local" and device.activation_command:
+                result = activate_with_command(device.activation_command, built.store_path, ctx)
+            else:
+                result = activate(device.target, built.store_path, ctx, profile=device.profile, ssh=ssh)
     except ActivationError as exc:
         return DeployOutcome(device.name, False, "activate", build=built, error=str(exc),
                              rolled_back_to=exc.rolled_back_to)

@@ -79,7 +79,8 @@ def _run(ctx, kind: str, work) -> None:
 
 def deploy_target(device, settings) -> DeployTarget:
     return DeployTarget(name=device.name, target=device.target, profile=str(settings.system_profile),
-                        activation_command=settings.local_activation_command or None)
+                        activation_command=settings.local_activation_command or None,
+                        lock_dir=settings.project_path / "locks")
 
 
 def _target(ctx) -> DeployTarget:

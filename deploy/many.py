@@ -1,8 +1,11 @@
 """Deploying: build then activate one device, or several in parallel up to a limit."""
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -16,11 +19,25 @@ _locks: dict[tuple[str, str], threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
-def _target_lock(target: str, profile: str) -> threading.Lock:
-    """One switch at a time per machine and profile: builds run in parallel, activations of two devices that
-    name the same target (e.g. both `local`) take turns instead of racing on one profile."""
+@contextmanager
+def _target_lock(target: str, profile: str, lock_dir: Path | None):
+    """One switch at a time per machine and profile: builds run in parallel, activations of devices that name
+    the same target (e.g. two `local` devices) take turns instead of racing on one profile. With lock_dir the
+    turn is kept by an flock there, which also holds between processes (gunicorn workers, the CLI)."""
     with _locks_guard:
-        return _locks.setdefault((target, profile), threading.Lock())
+        lock = _locks.setdefault((target, profile), threading.Lock())
+    with lock:
+        if lock_dir is None:
+            yield
+            return
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        name = hashlib.sha256(f"{target}\0{profile}".encode()).hexdigest()[:32]
+        with open(lock_dir / f"target-{name}.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass
@@ -30,6 +47,7 @@ class DeployTarget:
     target: str = "local"
     profile: str = DEFAULT_PROFILE
     activation_command: str | None = None   # local targets: a privileged helper that switches (see activate)
+    lock_dir: Path | None = None             # where activations of one target take turns across processes
 
 
 @dataclass
@@ -54,7 +72,7 @@ def deploy_device(project_dir: Path, commit: str, device: DeployTarget, ctx=None
     except (BuildError, ValueError) as exc:
         return DeployOutcome(device.name, False, "build", error=str(exc))
     try:
-        with _target_lock(device.target, device.profile):
+        with _target_lock(device.target, device.profile, device.lock_dir):
             if device.target == "local" and device.activation_command:
                 result = activate_with_command(device.activation_command, built.store_path, ctx)
             else:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from deploy.flake import generate_project
 from deploy.many import DeployTarget, deploy_many, summary
@@ -42,3 +43,20 @@ def test_deploy_many_with_one_failing_device(tmp_path, standins, activation_log)
 
     broken = deploy_many(project, result.commit, [DeployTarget("missing", "local", profiles["dev1"])], limit=1)
     assert broken["missing"].stage == "build" and not broken["missing"].ok
+
+
+def test_activations_of_one_target_take_turns_across_processes(tmp_path):
+    """The turn is an flock in the data folder: a second process waits for it."""
+    import subprocess
+    import sys
+    import time
+    from deploy.many import _target_lock
+    code = ("import sys, time; sys.path.insert(0, sys.argv[1]); from pathlib import Path; "
+            "from deploy.many import _target_lock\n"
+            "with _target_lock('local', '/p', Path(sys.argv[2])):\n    print('got it', flush=True)")
+    with _target_lock("local", "/p", tmp_path):
+        other = subprocess.Popen([sys.executable, "-c", code, str(Path(__file__).parent.parent), str(tmp_path)],
+                                 stdout=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        assert other.poll() is None          # still waiting for the turn
+    assert other.communicate(timeout=10)[0].strip() == "got it"

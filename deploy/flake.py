@@ -174,7 +174,7 @@ def _describe(changes: dict[str, str], old_flake: str, new_flake: str) -> str:
     old_inputs, old_devices = _flake_parts(old_flake)
     new_inputs, new_devices = _flake_parts(new_flake)
     modules: dict[tuple[str, str], list[str]] = {}
-    touched_devices, old_tags, new_tags = set(), set(), set()
+    touched_devices = set()
     for path, what in sorted(changes.items()):
         parts = path.split("/")
         if len(parts) == 3 and parts[0] in MANAGED_DIRS:

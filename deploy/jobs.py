@@ -7,7 +7,7 @@ from deploy.compose import compose, thymis_choice, thymis_url
 from deploy.flake import GenerationError, LockError, generate_project
 from deploy.hosts import CopyError, SshOptions, TargetError
 from deploy.many import DeployTarget, deploy_device, deploy_many, summary
-from jobs import handler
+from jobs import JobFailed, handler
 from jobs.context import JobContext
 from jobs.queue import finish as finish_job, worker_id
 from models import Deployment, Device, DeviceTag, Job, Tag, database, utcnow
@@ -15,10 +15,6 @@ from pipeline.sandbox import SandboxError
 
 BUILD, DEPLOY, DEPLOY_TAG, DEPLOY_CHILD, ROLLBACK = "build", "deploy", "deploy-tag", "deploy-device", "rollback"
 DEVICE_JOB_KINDS = (BUILD, DEPLOY, DEPLOY_CHILD, ROLLBACK)
-
-
-class JobFailed(Exception):
-    pass
 
 
 class DeviceFailure(Exception):

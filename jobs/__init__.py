@@ -1,2 +1,2 @@
 from jobs.queue import JobConflict, active_job_for, claim, enqueue, reap_orphans  # noqa: F401
-from jobs.runner import JobRunner, handler, run_job  # noqa: F401
+from jobs.runner import JobFailed, JobRunner, handler, run_job  # noqa: F401

@@ -13,6 +13,10 @@ log = logging.getLogger(__name__)
 HANDLERS: dict = {}
 
 
+class JobFailed(Exception):
+    """An expected failure a handler reports: its message becomes the job's error."""
+
+
 def handler(kind: str):
     def register(fn):
         HANDLERS[kind] = fn

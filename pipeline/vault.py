@@ -6,7 +6,6 @@ the stored secrets unreadable: the operator enters them again (a clear error say
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken

@@ -1,7 +1,7 @@
 """JSON API for building, deploying and rolling back devices."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from deploy import service
 from deploy.render import GenerationError

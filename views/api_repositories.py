@@ -1,7 +1,7 @@
 """JSON API for repositories: what curl users depend on (see DESIGN.md)."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from models import Repository
 from pipeline import repositories as service

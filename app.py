@@ -13,7 +13,7 @@ from auth.passwords import ensure_admin_password
 from jobs import JobRunner
 from models import database, open_database
 from models.migrations import migrate
-from pipeline.sandbox import hide_from_sandbox
+from sandbox import hide_from_sandbox
 from settings import load_settings, read_or_create_secret
 
 
@@ -26,7 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     for folder in (settings.repos_path, settings.checkouts_path):
         folder.mkdir(exist_ok=True)
     hide_from_sandbox(settings.project_path)
-    from pipeline.connect import startup as prepare_credentials
+    from repos.connect import startup as prepare_credentials
     prepare_credentials(settings)  # secrets key file (0600); leftover key directories of crashed fetches removed
 
     app = Flask(__name__)

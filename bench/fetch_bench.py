@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.export import export_tree  # noqa: E402
 from pipeline.fetch import fetch  # noqa: E402
-from pipeline.urls import parse_remote_url  # noqa: E402
+from repos.urls import parse_remote_url  # noqa: E402
 from tests.gitserver import GitServer, git_env  # noqa: E402
 
 BRANCH = "release/stable"

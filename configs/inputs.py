@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from configs.settings_schema import check_settings
 from errors import FieldError, InputError
-from pipeline.inputs import check_name
+from repos.inputs import check_name
 
 TARGET_PATTERN = re.compile(r"^ssh://(?P<user>[A-Za-z_][A-Za-z0-9_.-]{0,31})@(?P<host>[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]+\])"
                             r"(?::(?P<port>[0-9]{1,5}))?$")

@@ -16,7 +16,7 @@ from deploy.model import DeviceConfig, FlakeInput, ModuleFile
 from models import ControllerSetting, Device
 from pipeline.commit_validation import active_validations
 from pipeline.fetch import nix_input_url
-from pipeline.sandbox import render
+from sandbox import render
 
 CORE_MODULE = "thymis_controller.modules.thymis.ThymisDevice"
 SYSTEMS = {"generic-aarch64": "aarch64-linux", "raspberry-pi-4": "aarch64-linux"}

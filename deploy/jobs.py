@@ -11,7 +11,7 @@ from jobs import JobFailed, handler
 from jobs.context import JobContext
 from jobs.queue import finish as finish_job, worker_id
 from models import Deployment, Device, DeviceTag, Job, Tag, database, utcnow
-from pipeline.sandbox import SandboxError
+from sandbox import SandboxError
 
 BUILD, DEPLOY, DEPLOY_TAG, DEPLOY_CHILD, ROLLBACK = "build", "deploy", "deploy-tag", "deploy-device", "rollback"
 DEVICE_JOB_KINDS = (BUILD, DEPLOY, DEPLOY_CHILD, ROLLBACK)

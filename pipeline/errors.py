@@ -10,8 +10,8 @@ import urllib3.exceptions
 from dulwich.client import HTTPUnauthorized
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
 
-from .transport import Auth, Clock, FetchError
-from .urls import RemoteSpec
+from repos.transport import Auth, Clock, FetchError
+from repos.urls import RemoteSpec
 
 _STDERR_MESSAGES = [
     ("host_key", ("REMOTE HOST IDENTIFICATION HAS CHANGED", "Host key verification failed",

@@ -31,8 +31,8 @@ from dulwich.repo import Repo
 
 from .errors import classify
 from .export import ExportError, export_tree
-from .transport import Auth, Clock, FetchError, make_client
-from .urls import RemoteSpec, validate_ref
+from repos.transport import Auth, Clock, FetchError, make_client
+from repos.urls import RemoteSpec, validate_ref
 
 __all__ = ["Auth", "ExportError", "FetchError", "FetchResult", "RemoteRefs", "export_tree", "fetch",
            "fetched_ref", "ls_remote", "nix_input_url", "open_mirror"]

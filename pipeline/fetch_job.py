@@ -6,11 +6,11 @@ import shutil
 from jobs import JobFailed, handler
 from models import CommitValidation, Repository, database, utcnow
 from pipeline.commit_validation import failure_summary, pending_steps, taken_packages, validate_commit
-from pipeline.connect import repository_auth
+from repos.connect import repository_auth
 from pipeline.fetch import FetchError, export_tree, fetch
 from pipeline.mirror_gc import tidy_mirror
-from pipeline.repositories import FETCH_JOB, remove_repository_files
-from pipeline.urls import parse_remote_url
+from repos.repositories import FETCH_JOB, remove_repository_files
+from repos.urls import parse_remote_url
 
 
 def _step(state: str, detail: str) -> dict:

@@ -22,7 +22,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from pipeline import sandbox
+import sandbox
 from pipeline.flake import check_flake
 from pipeline.marker import check_marker
 from pipeline.packages import check_unique, clash_for, list_packages

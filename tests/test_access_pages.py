@@ -67,7 +67,7 @@ def test_generating_a_deploy_key_on_the_page(client, api, git_server):
 
 
 def test_known_hosts_page_trusts_and_resets(client):
-    from pipeline.ssh_keys import generate_ed25519, public_fingerprint
+    from repos.ssh_keys import generate_ed25519, public_fingerprint
     public = generate_ed25519("host").public_line
     line = "[git.example.com]:2222 " + " ".join(public.split()[:2])
     added = client.post("/known-hosts", data={"csrf_token": client.csrf, "lines": line})

@@ -27,7 +27,7 @@ def refresh(api, name):
 
 def stored_private_key(app, name):
     from models import Repository, RepositoryAccess, database
-    from pipeline.vault import decrypt
+    from repos.vault import decrypt
     with database.connection_context():
         row = RepositoryAccess.get(RepositoryAccess.repository == Repository.get(Repository.name == name).id)
         return decrypt(app.config["THYMIS"], row.deploy_private_key)

@@ -7,7 +7,7 @@ import pytest
 
 
 def test_secrets_are_encrypted_with_a_0600_key_file(app):
-    from pipeline import vault
+    from repos import vault
     settings = app.config["THYMIS"]
     key_file = settings.project_path / "secret.fernet"
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600  # created on first start
@@ -21,7 +21,7 @@ def test_secrets_are_encrypted_with_a_0600_key_file(app):
 
 
 def test_deploy_keys_are_valid_openssh_keys_with_matching_fingerprints(tmp_path):
-    from pipeline.ssh_keys import generate_ed25519, public_fingerprint, write_private_key
+    from repos.ssh_keys import generate_ed25519, public_fingerprint, write_private_key
     pair = generate_ed25519("thymis-controller:demo")
     assert "PRIVATE" not in repr(pair)
     key = write_private_key(tmp_path / "key", pair.private_pem)

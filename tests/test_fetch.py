@@ -8,7 +8,7 @@ import pytest
 from dulwich.repo import Repo as DulwichRepo
 
 from pipeline.fetch import Auth, FetchError, export_tree, fetch, fetched_ref, ls_remote, nix_input_url
-from pipeline.urls import parse_remote_url
+from repos.urls import parse_remote_url
 from tests.gitserver import (  # noqa: F401 (fixtures)
     GitServer, closed_port_url, git_daemon, git_env, git_server, run_git, stuck_server,
 )

@@ -9,7 +9,7 @@ from dulwich.repo import Repo
 
 from pipeline.export import ExportError, export_tree
 from pipeline.fetch import fetch
-from pipeline.urls import parse_remote_url
+from repos.urls import parse_remote_url
 from tests.gitserver import Executable, Submodule, Symlink, git_server  # noqa: F401
 
 

@@ -1,6 +1,6 @@
 """Regenerating after one change renders only that module in the sandbox; other bodies come from the cache."""
 from deploy.compose import RenderCache
-from pipeline.sandbox import render
+from sandbox import render
 
 CORE = "thymis_controller.modules.thymis.ThymisDevice"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import sandbox
-from pipeline.sandbox import SandboxError, discover, render
+import sandbox
+from sandbox import SandboxError, discover, render
 from tests import repo_builders
 
 

@@ -41,6 +41,6 @@ def test_module_code_cannot_read_the_data_folder(app, api, git_server):
 
 
 def test_probe_reports_isolation(app):
-    from pipeline.sandbox import probe
+    from sandbox import probe
     report = probe()
     assert report["network"] == "isolated" and report["filesystem"] == "data folder hidden"

@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.urls import GIT_WARNING, HTTP_WARNING, LOCAL_DISABLED, UrlError, parse_remote_url, validate_ref
+from repos.urls import GIT_WARNING, HTTP_WARNING, LOCAL_DISABLED, UrlError, parse_remote_url, validate_ref
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

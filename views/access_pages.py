@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from errors import InputError
-from pipeline import access, connection_check, known_hosts, ssh_keys
-from pipeline import repositories as service
-from pipeline.urls import UrlError, parse_remote_url
+from repos import access, connection_check, known_hosts, ssh_keys
+from repos import repositories as service
+from repos.urls import UrlError, parse_remote_url
 from views.rendering import settings
 
 blueprint = Blueprint("access_pages", __name__)

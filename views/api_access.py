@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from errors import FieldError, InputError
-from pipeline import access, connection_check, known_hosts, ssh_keys
-from pipeline import repositories as service
+from repos import access, connection_check, known_hosts, ssh_keys
+from repos import repositories as service
 from views.api_errors import json_body
 from views.rendering import settings
 

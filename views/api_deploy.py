@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 from deploy import service
 from deploy.render import GenerationError
 from errors import FieldError, InputError
-from pipeline.sandbox import SandboxError
+from sandbox import SandboxError
 from views.api_errors import json_body
 from views.rendering import settings
 

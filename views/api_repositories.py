@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from models import Repository
-from pipeline import repositories as service
+from repos import repositories as service
 from views.api_errors import json_body
 from views.rendering import settings
 

@@ -13,7 +13,7 @@ from auth.passwords import set_admin_password
 from auth.tokens import TokenError, create_token, revoke_token
 from jobs import claim, run_job
 from models import ApiToken, Job, Repository
-from pipeline import repositories as service
+from repos import repositories as service
 from errors import InputError
 
 repos = AppGroup("repos", help="Manage external repositories.")

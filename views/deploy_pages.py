@@ -8,7 +8,7 @@ from deploy.render import GenerationError
 from errors import InputError
 from jobs import JobConflict
 from models import Job
-from pipeline.sandbox import SandboxError
+from sandbox import SandboxError
 from views.rendering import settings
 
 blueprint = Blueprint("deploy", __name__)

@@ -5,10 +5,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from jobs import active_job_for
 from models import Repository
-from pipeline import repositories as service
+from repos import repositories as service
 from errors import InputError
 from deploy.compose import choose_thymis, thymis_candidates, thymis_choice, thymis_conflict
-from pipeline.access import access_from_form, without_secrets
+from repos.access import access_from_form, without_secrets
 from views.rendering import page_or_partial, settings
 
 blueprint = Blueprint("repositories", __name__, url_prefix="/repositories")

@@ -1,7 +1,7 @@
 """Running external module code in a separate, limited Python process.
 
 External repository code never runs in the web process. :func:`discover` and
-:func:`render` start ``python -I -S -B -c <sandbox_child.py>`` with:
+:func:`render` start ``python -I -S -B -c <child.py>`` with:
 
 * ``sys.path`` = the checkout folder(s) + a temporary folder holding only a link
   to the SDK package ``thymis_controller`` + the standard library. ``-I -S``
@@ -43,13 +43,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.module_json import MalformedResult, clean_module
-from pipeline.sandbox_user import SDK_DIR, Isolation, isolation, python_for
+from sandbox.module_json import MalformedResult, clean_module
+from sandbox.user import SDK_DIR, Isolation, isolation, python_for
 from thymis_controller.modules.builtin_modules import builtin_module_types
 
 __all__ = ["SandboxError", "discover", "render", "probe", "isolation", "Isolation", "SDK_DIR"]
 
-_CHILD_SOURCE = (Path(__file__).with_name("sandbox_child.py")).read_text(encoding="utf-8")
+_CHILD_SOURCE = (Path(__file__).with_name("child.py")).read_text(encoding="utf-8")
 
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MEMORY_MB = 512

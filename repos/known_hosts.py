@@ -23,7 +23,7 @@ from peewee import IntegrityError
 
 from errors import FieldError, InputError, NotFound
 from models import KnownHost, database, isoformat
-from pipeline.ssh_keys import fingerprint
+from repos.ssh_keys import fingerprint
 
 KEY_TYPES = {"ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
              "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com"}

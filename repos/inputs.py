@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from errors import FieldError, InputError
-from pipeline.access import AccessInput, parse_access, redact_url
-from pipeline.urls import RemoteSpec, UrlError, parse_remote_url, validate_ref
+from repos.access import AccessInput, parse_access, redact_url
+from repos.urls import RemoteSpec, UrlError, parse_remote_url, validate_ref
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
 NIX_KEYWORDS = {"if", "then", "else", "let", "in", "with", "rec", "inherit", "assert", "or"}

@@ -8,9 +8,9 @@ from peewee import IntegrityError
 from jobs import JobConflict, active_job_for, enqueue
 from models import CommitValidation, Repository, database, isoformat
 from errors import FieldError, InputError, NotFound
-from pipeline.access import access_json, save_access
-from pipeline.inputs import RepositoryInput, derive_name
-from pipeline.urls import parse_remote_url
+from repos.access import access_json, save_access
+from repos.inputs import RepositoryInput, derive_name
+from repos.urls import parse_remote_url
 
 FETCH_JOB = "fetch"
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from models import KnownHost
-from pipeline import known_hosts, ssh_keys
-from pipeline.access import DEPLOY_KEY, HOST_KEY, HTTPS_TOKEN, Credentials, access_row, credentials
-from pipeline.transport import Auth, FetchError
-from pipeline.urls import RemoteSpec
-from pipeline.vault import SecretUnavailable, ensure_key
+from repos import known_hosts, ssh_keys
+from repos.access import DEPLOY_KEY, HOST_KEY, HTTPS_TOKEN, Credentials, access_row, credentials
+from repos.transport import Auth, FetchError
+from repos.urls import RemoteSpec
+from repos.vault import SecretUnavailable, ensure_key
 
 REASONS = {"auth_failed": "authentication failed", "auth_required": "authentication required",
            "host_key": "host key changed", "not_found": "repository not found", "timeout": "timeout",

@@ -10,13 +10,13 @@ from typing import Mapping
 
 from errors import FieldError, InputError
 from models import Repository
-from pipeline.access import DEPLOY_KEY, access_row, check_kind_fits, credentials_for_input
-from pipeline.connect import REASONS, ConnectionFailed, connection
+from repos.access import DEPLOY_KEY, access_row, check_kind_fits, credentials_for_input
+from repos.connect import REASONS, ConnectionFailed, connection
 from pipeline.fetch import RemoteRefs, ls_remote
-from pipeline.inputs import RepositoryInput
-from pipeline.transport import FetchError
-from pipeline.urls import RemoteSpec, parse_remote_url
-from pipeline.vault import SecretUnavailable
+from repos.inputs import RepositoryInput
+from repos.transport import FetchError
+from repos.urls import RemoteSpec, parse_remote_url
+from repos.vault import SecretUnavailable
 
 FIELDS = ("url", "ref", "access")  # what a test may take from the request; other fields are ignored
 _HEX40 = re.compile(r"[0-9a-f]{40}")

@@ -18,8 +18,8 @@ from typing import Mapping
 
 from errors import FieldError, InputError
 from models import Repository, RepositoryAccess, utcnow
-from pipeline import known_hosts, ssh_keys, vault
-from pipeline.urls import RemoteSpec, parse_remote_url
+from repos import known_hosts, ssh_keys, vault
+from repos.urls import RemoteSpec, parse_remote_url
 
 NONE, HTTPS_TOKEN, DEPLOY_KEY, HOST_KEY = "none", "https-token", "ssh-deploy-key", "host-ssh-key"
 KINDS = (NONE, HTTPS_TOKEN, DEPLOY_KEY, HOST_KEY)

@@ -1,4 +1,4 @@
-"""The program that runs inside the sandbox interpreter (see sandbox.py).
+"""The program that runs inside the sandbox interpreter (see runner.py).
 
 It is passed to ``python -I -S -B -c`` as source text, with one argument: the
 path of the request file. It lowers its own resource limits before touching any

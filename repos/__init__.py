@@ -1,0 +1,1 @@
+"""Repository records, their input, URLs, access and credentials, known hosts, connection tests."""

@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from auth import check_request, csrf_token
 from auth.passwords import ensure_admin_password
+from deploy.targets import TARGET_HELP
 from jobs import JobRunner
 from models import database, open_database
 from models.migrations import migrate
@@ -59,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.before_request(check_request)
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["target_help"] = TARGET_HELP
 
     from views import register_views
     register_views(app)

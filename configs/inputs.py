@@ -1,26 +1,22 @@
 """Validation of device and tag bodies (form or JSON), shared by pages, API and tests."""
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 
 from configs.settings_schema import check_settings
+from deploy.targets import TargetError, parse_target
 from errors import FieldError, InputError
 from repos.inputs import check_name
 
-TARGET_PATTERN = re.compile(r"^ssh://(?P<user>[A-Za-z_][A-Za-z0-9_.-]{0,31})@(?P<host>[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]+\])"
-                            r"(?::(?P<port>[0-9]{1,5}))?$")
 MIN_PRIORITY, MAX_PRIORITY = 1, 1500
 
 
 def check_target(value: Any) -> str | None:
-    if value == "local":
-        return None
-    match = TARGET_PATTERN.match(value) if isinstance(value, str) else None
-    if match is None or match.group("host").startswith("-"):
-        return "the target must be 'local' (this appliance) or ssh://user@host[:port]"
-    if match.group("port") and not 0 < int(match.group("port")) < 65536:
-        return "the SSH port must be between 1 and 65535"
+    """None when ``value`` is a target deploy.targets.parse_target accepts, else why not."""
+    try:
+        parse_target(value)
+    except TargetError as exc:
+        return str(exc)
     return None
 
 

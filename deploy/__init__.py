@@ -8,7 +8,8 @@ any object with ``progress(phase, done, total)`` and ``log(line)`` (e.g. ``jobs.
 - ``deploy.flake``    generate_project / write_project (Dulwich commits, nix flake lock), project_url
 - ``deploy.preview``  preview_device: a device's files and diff against an older commit
 - ``deploy.build``    build -> BuildResult, BuildError (points at module files)
-- ``deploy.activate`` activate, rollback, generations (local or SSH), ActivationError
-- ``deploy.hosts``    SshOptions, parse_target
+- ``deploy.activate`` the switch script with rollback, generations, the activation command; ActivationError
+- ``deploy.targets``  parse_target -> LocalTarget, CommandTarget, SshTarget (activate, rollback, generations)
+- ``deploy.hosts``    LocalHost, SshHost, SshOptions: running commands and copying closures
 - ``deploy.many``     deploy_device, deploy_many (parallel with a limit), summary
 """

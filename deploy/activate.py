@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from deploy.hosts import LocalHost, SshHost, SshOptions, parse_target, quote
+from deploy.hosts import SshHost, quote
 from deploy.nixlog import Reporter
 
 DEFAULT_PROFILE = "/nix/var/nix/profiles/system"
@@ -95,10 +95,6 @@ done
 """
 
 
-def host_for(target: str, ssh: SshOptions | None = None) -> LocalHost | SshHost:
-    return parse_target(target, ssh)
-
-
 def _check_path(store_path: str) -> None:
     if not STORE_PATH.match(store_path or ""):
         raise ValueError(f"not a store path: {store_path!r}")
@@ -152,9 +148,8 @@ def _run_activation(host, profile: str, store_path: str, mode: str, reporter: Re
     raise ActivationError(message, rolled_back_to=events.get("rolled-back"), log=log, generation=generation)
 
 
-def activate(target: str, store_path: str, ctx=None, *, profile: str = DEFAULT_PROFILE,
-             ssh: SshOptions | None = None) -> ActivationResult:
-    """Make ``store_path`` the current system on ``target`` ("local" or "ssh://user@host[:port]").
+def activate_on(host, store_path: str, ctx=None, *, profile: str = DEFAULT_PROFILE) -> ActivationResult:
+    """Make ``store_path`` the current system on ``host`` (a ``deploy.hosts`` LocalHost or SshHost).
 
     Over SSH the closure is first copied with ``nix copy``. Then the profile is set and
     ``switch-to-configuration switch`` runs; if it fails the previous generation is re-activated and
@@ -163,7 +158,6 @@ def activate(target: str, store_path: str, ctx=None, *, profile: str = DEFAULT_P
     """
     _check_path(store_path)
     _check_profile(profile)
-    host = host_for(target, ssh)
     reporter = Reporter(ctx)
     reporter.progress("copying", 0, 1, final=True)
     host.copy_closure(store_path, reporter)
@@ -173,11 +167,9 @@ def activate(target: str, store_path: str, ctx=None, *, profile: str = DEFAULT_P
     return result
 
 
-def generations(target: str, *, profile: str = DEFAULT_PROFILE, ssh: SshOptions | None = None,
-                ctx=None) -> list[Generation]:
-    """The profile's generations on ``target``, oldest first (empty if the profile does not exist)."""
+def generations_on(host, *, profile: str = DEFAULT_PROFILE, ctx=None) -> list[Generation]:
+    """The profile's generations on ``host``, oldest first (empty if the profile does not exist)."""
     _check_profile(profile)
-    host = host_for(target, ssh)
     reporter = Reporter(ctx)
     lines: list[str] = []
     result = host.run(_script(_LIST, profile=profile), reporter, on_line=lines.append)
@@ -209,16 +201,14 @@ def _number(link_name: str, prefix: str) -> int | None:
     return None
 
 
-def rollback(target: str, store_path: str, ctx=None, *, profile: str = DEFAULT_PROFILE,
-             ssh: SshOptions | None = None) -> ActivationResult:
+def rollback_on(host, store_path: str, ctx=None, *, profile: str = DEFAULT_PROFILE) -> ActivationResult:
     """Activate an older system ("Roll back to this"): the existing generation that points at
     ``store_path`` becomes current again (a new generation if none does; over SSH the path is copied
     first), then it is switched to — with the same automatic rollback if that switch fails."""
     _check_path(store_path)
     _check_profile(profile)
-    host = host_for(target, ssh)
     reporter = Reporter(ctx)
-    existing = [g for g in generations(target, profile=profile, ssh=ssh) if g.store_path == store_path]
+    existing = [g for g in generations_on(host, profile=profile) if g.store_path == store_path]
     reporter.progress("activating", 0, 1, final=True)
     if existing:
         mode = str(existing[-1].number)

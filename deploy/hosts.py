@@ -1,4 +1,4 @@
-"""Where a system is activated: this machine, or a device reached over SSH.
+"""How commands reach a machine: this one, or a device over SSH (which target is which: deploy.targets).
 
 Both run POSIX shell scripts (``run``) and make a store path available there (``copy_closure``:
 nothing to do locally, ``nix copy --to ssh://...`` for a device). SSH never prompts: BatchMode, a
@@ -7,7 +7,6 @@ connect timeout, only the given key, only the given known-hosts file.
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import subprocess
 import threading
@@ -16,12 +15,9 @@ from pathlib import Path
 
 from deploy.nixlog import NixLog, Reporter
 
-SSH_TARGET = re.compile(r"^ssh://(?P<user>[A-Za-z_][A-Za-z0-9_.-]{0,31})@"
-                        r"(?P<host>[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?$")
-
-
 class TargetError(ValueError):
-    """A target string that is neither "local" nor ssh://user@host[:port]."""
+    """A target that cannot be used: not a form ``deploy.targets.parse_target`` accepts, or SSH options
+    that cannot be passed on."""
 
 
 @dataclass
@@ -137,19 +133,6 @@ class SshHost:
 
 class CopyError(RuntimeError):
     """``nix copy`` to the device failed."""
-
-
-def parse_target(target: str, options: SshOptions | None = None) -> LocalHost | SshHost:
-    """"local" -> LocalHost; "ssh://user@host[:port]" -> SshHost (with ``options``)."""
-    if target == "local":
-        return LocalHost()
-    match = SSH_TARGET.match(target or "")
-    if not match:
-        raise TargetError(f"target must be 'local' or ssh://user@host[:port], not {target!r}")
-    port = int(match.group("port")) if match.group("port") else None
-    if port is not None and not 0 < port < 65536:
-        raise TargetError(f"SSH port out of range in {target!r}")
-    return SshHost(match.group("user"), match.group("host"), port, options or SshOptions())
 
 
 def quote(value: str) -> str:

@@ -1,7 +1,7 @@
 """Jobs that generate the project, build devices, activate them, deploy a tag's devices and roll back."""
 from __future__ import annotations
 
-from deploy.activate import ActivationError, activate_with_command, rollback
+from deploy.activate import ActivationError
 from deploy.build import BuildError, build
 from deploy.compose import compose, thymis_choice, thymis_url
 from deploy.flake import GenerationError, LockError, generate_project
@@ -117,12 +117,9 @@ def deploy_job(ctx) -> None:
 @handler(ROLLBACK)
 def rollback_job(ctx) -> None:
     def work(record):
-        target = _target(ctx)
-        if target.target == "local" and target.activation_command:
-            result = activate_with_command(target.activation_command, ctx.payload["store_path"], ctx)
-        else:
-            result = rollback(target.target, ctx.payload["store_path"], ctx, profile=target.profile,
-                              ssh=ssh_options(ctx.settings))
+        device = _target(ctx)
+        result = device.where(ssh_options(ctx.settings)).rollback(ctx.payload["store_path"], ctx,
+                                                                  profile=device.profile)
         ctx.log(result.message)
         return {"store_path": result.store_path}
     _run(ctx, "rollback", work)

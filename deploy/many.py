@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from deploy.activate import DEFAULT_PROFILE, ActivationError, ActivationResult, activate, activate_with_command
+from deploy.activate import DEFAULT_PROFILE, ActivationError, ActivationResult
 from deploy.build import BuildError, BuildResult, build
 from deploy.hosts import CopyError, SshOptions, TargetError
+from deploy.targets import Target, parse_target
 
 
 _locks: dict[tuple[str, str], threading.Lock] = {}
@@ -46,8 +47,12 @@ class DeployTarget:
     name: str
     target: str = "local"
     profile: str = DEFAULT_PROFILE
-    activation_command: str | None = None   # local targets: a privileged helper that switches (see activate)
+    activation_command: str | None = None   # local targets: a privileged helper that switches (deploy.targets)
     lock_dir: Path | None = None             # where activations of one target take turns across processes
+
+    def where(self, ssh: SshOptions | None = None) -> Target:
+        """The target to activate on (TargetError if ``target`` is not one)."""
+        return parse_target(self.target, ssh=ssh, activation_command=self.activation_command)
 
 
 @dataclass
@@ -72,11 +77,9 @@ def deploy_device(project_dir: Path, commit: str, device: DeployTarget, ctx=None
     except (BuildError, ValueError) as exc:
         return DeployOutcome(device.name, False, "build", error=str(exc))
     try:
+        target = device.where(ssh)
         with _target_lock(device.target, device.profile, device.lock_dir):
-            if device.target == "local" and device.activation_command:
-                result = activate_with_command(device.activation_command, built.store_path, ctx)
-            else:
-                result = activate(device.target, built.store_path, ctx, profile=device.profile, ssh=ssh)
+            result = target.activate(built.store_path, ctx, profile=device.profile)
     except ActivationError as exc:
         return DeployOutcome(device.name, False, "activate", build=built, error=str(exc),
                              rolled_back_to=exc.rolled_back_to)

@@ -91,7 +91,7 @@ class Device(BaseModel):
     id = AutoField()
     name = CharField(unique=True)            # the nixosConfigurations attribute name
     display_name = CharField()
-    target = CharField(default="local")      # "local" or "ssh://user@host[:port]"
+    target = CharField(default="local")      # read by deploy.targets.parse_target
     modules = JSONField(default=list)        # [{type, settings}]
     created_at = DateTimeField(default=utcnow)
 

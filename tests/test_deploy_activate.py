@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from deploy.activate import ActivationError, activate, generations, rollback
+from deploy.activate import ActivationError
+from deploy.targets import activate, generations, rollback
 from deploy.build import build
 from deploy.flake import generate_project
 from deploy.model import DeviceConfig, ModuleFile

@@ -1,6 +1,8 @@
 """The OpenAPI document for the JSON API, served at /api/openapi.json."""
 from flask import Blueprint, jsonify
 
+from deploy.targets import TARGET_HELP
+
 from views.openapi_access import extend as extend_with_access
 
 blueprint = Blueprint("openapi", __name__, url_prefix="/api")
@@ -65,7 +67,7 @@ DOCUMENT = {
                 "available": {"type": "boolean", "readOnly": True}, "display_name": {"type": "string", "readOnly": True}}},
             "Device": {"type": "object", "required": ["name", "display_name"], "properties": {
                 "name": {"type": "string"}, "display_name": {"type": "string"},
-                "target": {"type": "string", "description": "local or ssh://user@host[:port]"},
+                "target": {"type": "string", "description": TARGET_HELP},
                 "tags": {"type": "array", "items": {"type": "string"}},
                 "modules": {"type": "array", "items": _ref("ModuleUse")},
                 "warnings": {"type": "array", "items": {"type": "string"}, "readOnly": True},

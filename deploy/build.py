@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.flake import project_url
-from deploy.model import NAME_PATTERN
 from deploy.nixlog import NixLog, Reporter
-from deploy.nixtext import attr_path_fragment
+from thymis_controller.nix.text import NAME_PATTERN, attr_path_fragment
 
 MODULE_FILE = re.compile(r"(?:^|/)(hosts|tags)/([A-Za-z_][A-Za-z0-9_-]*)/([A-Za-z_][A-Za-z0-9_.]*)\.nix"
                          r"(?::(\d+)(?::(\d+))?)?")

@@ -11,9 +11,6 @@ from dataclasses import dataclass, field
 DEVICE_OWNER = "device"
 TAG_OWNER_PREFIX = "tag-"
 
-# Device, tag and input names become Nix attribute names and directory names: the same rule as
-# repos.inputs.check_name (letters, digits, '_' and '-', starting with a letter or '_').
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
 # Module types are dotted Python paths ("mypkg.mod.Foo"); the module file is named "<type>.nix".
 MODULE_TYPE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 

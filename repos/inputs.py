@@ -8,9 +8,8 @@ from typing import Mapping
 from errors import FieldError, InputError
 from repos.access import AccessInput, parse_access, redact_url
 from repos.urls import RemoteSpec, UrlError, parse_remote_url, validate_ref
+from thymis_controller.nix.text import KEYWORDS, NAME_PATTERN
 
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
-NIX_KEYWORDS = {"if", "then", "else", "let", "in", "with", "rec", "inherit", "assert", "or"}
 RESERVED_NAMES = {"self", "nixpkgs"}
 MAX_DISPLAY_NAME = 100
 
@@ -28,7 +27,7 @@ def check_name(name: str, what: str = "input name",
     if not NAME_PATTERN.match(name):
         return (f"the {what} must start with a letter or '_' and contain only letters, digits, '_' or '-' "
                 f"(at most 63 characters), {why}")
-    if name in NIX_KEYWORDS or name in RESERVED_NAMES:
+    if name in KEYWORDS or name in RESERVED_NAMES:
         return f"'{name}' is reserved in the generated flake; choose another {what}"
     return None
 

@@ -7,12 +7,25 @@ and ``${`` escaped, so a value can never end the string, start an
 interpolation or add Nix code of its own. Only :class:`RawNix` is written
 as-is, and it exists for the one place where the operator's own Nix text is
 the point (the "Custom Nix" built-in module).
+
+The text rules themselves (escaping, keywords, names) are in
+:mod:`thymis_controller.nix.text`, which the controller's deploy code uses too.
 """
 
 from __future__ import annotations
 
 import math
-import re
+
+from thymis_controller.nix.text import (
+    KEYWORDS,
+    NAME_PATTERN,
+    NixError,
+    attr_path_fragment,
+    is_identifier,
+    nix_attr_name,
+    nix_attr_path,
+    nix_string,
+)
 
 __all__ = [
     "NixError",
@@ -26,18 +39,12 @@ __all__ = [
     "nix_package",
     "is_identifier",
     "convert_python_value_to_nix",
+    "attr_path_fragment",
+    "KEYWORDS",
+    "NAME_PATTERN",
 ]
 
-# Nix identifiers: [a-zA-Z_][a-zA-Z0-9_'-]*, minus the language's keywords.
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*\Z")
-_KEYWORDS = frozenset(
-    {"if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or"}
-)
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
-
-
-class NixError(ValueError):
-    """A Python value that has no safe Nix form (NUL byte, NaN, huge int, ...)."""
 
 
 class RawNix(str):
@@ -50,52 +57,6 @@ class NixPackage(str):
 
 class NixPath(str):
     """An absolute path on the device, written as a string (never a path literal)."""
-
-
-def is_identifier(name: str) -> bool:
-    """True if ``name`` can be written unquoted as an attribute name."""
-    return bool(_IDENTIFIER.match(name)) and name not in _KEYWORDS
-
-
-def nix_string(value: str) -> str:
-    """A double-quoted Nix string whose value is exactly ``value``."""
-    if not isinstance(value, str):
-        raise NixError(f"expected a string, got {type(value).__name__}")
-    if "\0" in value:
-        raise NixError("strings cannot contain NUL bytes in Nix")
-    escaped = (
-        value.replace("\\", "\\\\")
-        .replace('"', '\\"')
-        .replace("${", "\\${")
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-        .replace("\t", "\\t")
-    )
-    return f'"{escaped}"'
-
-
-def nix_attr_name(key: str) -> str:
-    """One attribute name: bare if it is an identifier, otherwise quoted."""
-    if not isinstance(key, str):
-        raise NixError(f"attribute names must be strings, got {type(key).__name__}")
-    return key if is_identifier(key) else nix_string(key)
-
-
-def nix_attr_path(path: str) -> str:
-    """Check a dotted attribute path written by a module author (``a.b."c-d"``).
-
-    Returns it unchanged when every component is an identifier or a plain quoted
-    string without escapes or interpolation; raises :class:`NixError` otherwise.
-    """
-    if not isinstance(path, str) or not path:
-        raise NixError("an attribute path must be a non-empty string")
-    component = r'(?:[A-Za-z_][A-Za-z0-9_\'-]*|"[^"\\$\n]*")'
-    if not re.fullmatch(rf"{component}(?:\.{component})*", path):
-        raise NixError(f"not a Nix attribute path: {path!r}")
-    for part in re.findall(component, path):
-        if part in _KEYWORDS:
-            raise NixError(f"not a Nix attribute path: {path!r} ({part!r} is a keyword)")
-    return path
 
 
 def nix_package(name: str) -> str:

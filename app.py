@@ -11,11 +11,26 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from auth import check_request, csrf_token
 from auth.passwords import ensure_admin_password
 from deploy.targets import TARGET_HELP
-from jobs import JobRunner
+from jobs import JobKinds, JobRunner
 from models import database, open_database
 from models.migrations import migrate
 from sandbox import hide_from_sandbox
 from settings import load_settings, read_or_create_secret
+
+
+def job_kinds() -> JobKinds:
+    """Every kind of job the controller runs and its handler (a kind registered twice is an error)."""
+    from deploy import jobs as deploy_jobs
+    from pipeline.fetch_job import fetch_repository
+    from repos.repositories import FETCH_JOB
+
+    kinds = JobKinds()
+    kinds.register(FETCH_JOB, fetch_repository)
+    kinds.register(deploy_jobs.BUILD, deploy_jobs.build_job)
+    kinds.register(deploy_jobs.DEPLOY, deploy_jobs.deploy_job)
+    kinds.register(deploy_jobs.DEPLOY_TAG, deploy_jobs.deploy_tag_job)
+    kinds.register(deploy_jobs.ROLLBACK, deploy_jobs.rollback_job)
+    return kinds
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -65,10 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
     from views import register_views
     register_views(app)
 
-    import deploy.jobs  # noqa: F401 - registers the build and deploy job handlers
-    import pipeline.fetch_job  # noqa: F401 - registers the fetch job handler
-
-    runner = JobRunner(settings, threads=settings.job_threads)
+    runner = JobRunner(settings, job_kinds(), threads=settings.job_threads)
     app.extensions["jobs"] = runner
     if settings.start_job_worker:
         runner.start()

@@ -7,7 +7,7 @@ from deploy.compose import compose, thymis_choice, thymis_url
 from deploy.flake import GenerationError, LockError, generate_project
 from deploy.hosts import CopyError, SshOptions, TargetError
 from deploy.many import DeployTarget, deploy_device, deploy_many, summary
-from jobs import JobFailed, handler
+from jobs import JobFailed
 from jobs.context import JobContext
 from jobs.queue import finish as finish_job, worker_id
 from models import Deployment, Device, DeviceTag, Job, Tag, database, utcnow
@@ -83,7 +83,6 @@ def _target(ctx) -> DeployTarget:
     return deploy_target(Device.get(Device.name == ctx.payload["device"]), ctx.settings)
 
 
-@handler(BUILD)
 def build_job(ctx) -> None:
     def work(record):
         commit = generate(ctx)
@@ -99,7 +98,6 @@ def _outcome_fields(outcome) -> dict:
             "duration": outcome.build.duration if outcome.build else None}
 
 
-@handler(DEPLOY)
 def deploy_job(ctx) -> None:
     def work(record):
         commit = generate(ctx)
@@ -114,7 +112,6 @@ def deploy_job(ctx) -> None:
     _run(ctx, "deploy", work)
 
 
-@handler(ROLLBACK)
 def rollback_job(ctx) -> None:
     def work(record):
         device = _target(ctx)
@@ -125,7 +122,6 @@ def rollback_job(ctx) -> None:
     _run(ctx, "rollback", work)
 
 
-@handler(DEPLOY_TAG)
 def deploy_tag_job(ctx) -> None:
     """Deploy every device with the tag, in parallel up to the limit, one child job per device."""
     tag = Tag.get(Tag.name == ctx.payload["tag"])

@@ -1,4 +1,8 @@
-"""Background threads that claim queued jobs and run their handlers, started by the app itself."""
+"""Running jobs: background threads that claim queued jobs (a server), or the caller's own thread (inline).
+
+``Settings.start_job_worker`` is the one switch: True starts the worker threads; False is the inline mode
+the CLI and tests use, where a queued job runs only when someone calls ``JobRunner.run_now`` for it.
+"""
 from __future__ import annotations
 
 import logging
@@ -7,21 +11,14 @@ import traceback
 
 from jobs import queue
 from jobs.context import JobContext
+from jobs.registry import JobKinds
 from models import Job, utcnow
 
 log = logging.getLogger(__name__)
-HANDLERS: dict = {}
 
 
 class JobFailed(Exception):
     """An expected failure a handler reports: its message becomes the job's error."""
-
-
-def handler(kind: str):
-    def register(fn):
-        HANDLERS[kind] = fn
-        return fn
-    return register
 
 
 HEARTBEAT_SECONDS = 30
@@ -38,16 +35,13 @@ def _beat(job_id: int, stop: threading.Event) -> None:
             log.debug("heartbeat of job %s failed", job_id, exc_info=True)
 
 
-def run_job(job: Job, settings) -> None:
-    """Run one claimed job to its end; failures are recorded on the job, never raised."""
+def run_job(job: Job, settings, kinds: JobKinds) -> None:
+    """Run one claimed job to its end; failures (an unknown kind too) are recorded on the job, never raised."""
     ctx = JobContext(job, settings)
-    fn = HANDLERS.get(job.kind)
     stop = threading.Event()
     threading.Thread(target=_beat, args=(job.id, stop), name=f"job-{job.id}-heartbeat", daemon=True).start()
     try:
-        if fn is None:
-            raise RuntimeError(f"no handler for jobs of kind {job.kind!r}")
-        fn(ctx)
+        kinds.handler_for(job.kind)(ctx)
     except Exception as exc:  # noqa: BLE001 - a job's failure is data, the worker goes on
         message = str(exc) or exc.__class__.__name__
         log.warning("job %s (%s) failed: %s", job.id, job.kind, message)
@@ -63,8 +57,12 @@ def run_job(job: Job, settings) -> None:
 
 
 class JobRunner:
-    def __init__(self, settings, threads: int = 2, poll_seconds: float = 1.0):
+    """Runs the jobs of the registered ``kinds``: in ``threads`` background threads once started, or inline
+    (``run_now``)."""
+
+    def __init__(self, settings, kinds: JobKinds, threads: int = 2, poll_seconds: float = 1.0):
         self.settings = settings
+        self.kinds = kinds
         self.threads = threads
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
@@ -81,6 +79,14 @@ class JobRunner:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def run_now(self, job: Job) -> bool:
+        """Run the queued ``job`` in this thread to its end; False when another worker has taken it already."""
+        claimed = queue.claim(job.id)
+        if claimed is None:
+            return False
+        run_job(claimed, self.settings, self.kinds)
+        return True
 
     def stop(self, timeout: float = 10) -> None:
         queue.off_enqueue(self.wake)
@@ -99,7 +105,7 @@ class JobRunner:
                     queue.reap_orphans()
                 job = queue.claim()
                 if job is not None:
-                    run_job(job, self.settings)
+                    run_job(job, self.settings, self.kinds)
                     continue
             except Exception:  # noqa: BLE001 - e.g. database busy; try again next tick
                 log.exception("job worker error")

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import shutil
 
-from jobs import JobFailed, handler
+from jobs import JobFailed
 from models import CommitValidation, Repository, database, utcnow
 from pipeline.commit_validation import failure_summary, pending_steps, taken_packages, validate_commit
 from repos.connect import repository_auth
 from pipeline.fetch import FetchError, export_tree, fetch
 from pipeline.mirror_gc import tidy_mirror
-from repos.repositories import FETCH_JOB, remove_repository_files
+from repos.repositories import remove_repository_files
 from repos.urls import parse_remote_url
 
 
@@ -21,7 +21,6 @@ def _update(repo_id: int, **fields) -> bool:
     return Repository.update(**fields).where(Repository.id == repo_id).execute() > 0
 
 
-@handler(FETCH_JOB)
 def fetch_repository(ctx) -> None:
     repo = Repository.get_or_none(Repository.id == ctx.repository_id)
     if repo is None:

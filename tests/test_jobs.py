@@ -58,14 +58,14 @@ def test_a_silent_job_keeps_beating_and_is_not_reaped(app, api, monkeypatch):
     import threading
     import time
     from jobs import runner
-    from jobs.runner import handler
     from tests.conftest import wait_for_job
     monkeypatch.setattr(runner, "HEARTBEAT_SECONDS", 0.1)
     release = threading.Event()
 
-    @handler("test-silent")
     def silent(ctx):
         release.wait(10)
+
+    app.extensions["jobs"].kinds.register("test-silent", silent)
 
     with database.connection_context():
         job = enqueue("test-silent")

@@ -11,7 +11,6 @@ from flask.cli import AppGroup
 
 from auth.passwords import set_admin_password
 from auth.tokens import TokenError, create_token, revoke_token
-from jobs import claim, run_job
 from models import ApiToken, Job, Repository
 from repos import repositories as service
 from errors import InputError
@@ -32,10 +31,7 @@ def _fail(message: str) -> None:
 
 def _wait_for(job: Job) -> Job:
     """Run the job here if no server has taken it yet, else follow it until it ends."""
-    claimed = claim(job.id)
-    if claimed is not None:
-        run_job(claimed, _settings())
-    else:
+    if not current_app.extensions["jobs"].run_now(job):
         while Job.get_by_id(job.id).active:
             time.sleep(0.5)
     return Job.get_by_id(job.id)

@@ -6,6 +6,7 @@ any object with ``progress(phase, done, total)`` and ``log(line)`` (e.g. ``jobs.
 - ``deploy.model``    ModuleFile, DeviceConfig, FlakeInput
 - ``deploy.render``   render_project (pure), GenerationError, ThymisOverrideConflict
 - ``deploy.flake``    generate_project / write_project (Dulwich commits, nix flake lock), project_url
+- ``deploy.commit_message`` describe_changes: the project commit message (what changed, in words)
 - ``deploy.preview``  preview_device: a device's files and diff against an older commit
 - ``deploy.build``    build -> BuildResult, BuildError (points at module files)
 - ``deploy.activate`` the switch script with rollback, generations, the activation command; ActivationError

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 DEVICE_OWNER = "device"
 TAG_OWNER_PREFIX = "tag-"
+MANAGED_DIRS = ("hosts", "tags")   # the generated module files: hosts/<device>/, tags/<tag>/ (module_file_path)
 
 # Module types are dotted Python paths ("mypkg.mod.Foo"); the module file is named "<type>.nix".
 MODULE_TYPE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")

@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/fetch_bench.py [--commits 4000] [--branches 400] [--
 
 Generates a repository with a few thousand commits and hundreds of branches and
 tags (git fast-import), serves it with the test suite's smart-HTTP server
-(``git http-backend`` behind a threaded CGI bridge, tests/gitserver.py) and
+(``git http-backend`` behind a threaded CGI bridge, tests/support/gitserver.py) and
 times, each the median of ``--runs`` runs, in the same process:
 
   (a) first fetch of one branch:  fetch(mirror, spec, branch)  vs  git clone --depth 1 --single-branch --branch X
@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pipeline.export import export_tree  # noqa: E402
 from pipeline.fetch import fetch  # noqa: E402
 from repos.urls import parse_remote_url  # noqa: E402
-from tests.gitserver import GitServer, git_env  # noqa: E402
+from tests.support.git import git_env  # noqa: E402
+from tests.support.gitserver import GitServer  # noqa: E402
 
 BRANCH = "release/stable"
 

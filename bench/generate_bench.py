@@ -13,7 +13,6 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,9 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from deploy.flake import _run_lock, generate_project  # noqa: E402
 from deploy.model import DeviceConfig, ModuleFile  # noqa: E402
+from tests.support.git import pinned, work_tree  # noqa: E402
+from tests.support.nix import nixpkgs_standin, thymis_standin  # noqa: E402
 
 FULL_TARGET, ONE_TARGET = 2.0, 0.2
-STANDINS = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 
 
 def devices(count: int, modules: int, changed_value: int = 0) -> list[DeviceConfig]:
@@ -48,19 +48,8 @@ def devices(count: int, modules: int, changed_value: int = 0) -> list[DeviceConf
 
 def thymis_url(work: Path) -> str:
     """A local thymis flake (the test stand-in) so that ``nix flake lock`` works offline."""
-    def repo(path: Path, source: Path, replace: dict[str, str] | None = None) -> str:
-        shutil.copytree(source, path)
-        for name, (old, new) in (replace or {}).items():
-            (path / name).write_text((path / name).read_text().replace(old, new))
-        env = dict(os.environ, GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b", GIT_COMMITTER_NAME="b",
-                   GIT_COMMITTER_EMAIL="b@b")
-        for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "bench"]):
-            subprocess.run(["git", "-C", str(path), *args], check=True, env=env)
-        rev = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], check=True, capture_output=True,
-                             text=True).stdout.strip()
-        return f"git+file://{path}?rev={rev}"
-    nixpkgs = repo(work / "nixpkgs", STANDINS / "nixpkgs-device-standin")
-    return repo(work / "thymis", STANDINS / "thymis-standin", {"flake.nix": ("@NIXPKGS_URL@", nixpkgs)})
+    nixpkgs = nixpkgs_standin(work / "nixpkgs")
+    return thymis_standin(work / "thymis", pinned(nixpkgs, work_tree(nixpkgs)))
 
 
 def main() -> int:

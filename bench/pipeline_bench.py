@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.validate import validate_checkout  # noqa: E402
-from tests.repo_builders import four_module_repo  # noqa: E402
+from tests.support.repo_trees import four_module_repo  # noqa: E402
 
 TARGET_SECONDS = 0.5
 

@@ -7,6 +7,16 @@ import time
 
 import pytest
 
+# The shared fixtures (git servers, sshd, the controller, the browser, nix stand-ins): see tests/support/.
+pytest_plugins = [
+    "tests.support.gitserver",
+    "tests.support.sshd",
+    "tests.support.nix",
+    "tests.support.deploy",
+    "tests.support.controller",
+    "tests.support.browser",
+]
+
 # Real nix runs offline here: no binary cache to ask, flakes enabled.
 os.environ.setdefault("NIX_CONFIG", "experimental-features = nix-command flakes\nsubstituters =\n")
 

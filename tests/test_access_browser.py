@@ -1,9 +1,7 @@
 """A person in headless Chromium sets up an SSH deploy key for a private repository served by a real sshd."""
 import re
 
-from tests.gitserver import git_server  # noqa: F401 - fixture
-from tests.sshd import sshd  # noqa: F401 - fixture
-from tests.browser import controller, log_in, page  # noqa: F401 - fixtures
+from tests.support.browser import log_in
 
 
 def test_generate_a_deploy_key_test_the_connection_and_fetch(controller, page, git_server, sshd):

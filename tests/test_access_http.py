@@ -7,7 +7,6 @@ import stat
 import pytest
 
 from tests.conftest import wait_for_job
-from tests.gitserver import git_server, stuck_server  # noqa: F401 - fixtures
 
 README = "# Demo\nThis repository contains thymis modules.\n"
 FLAKE = '{ outputs = { self }: { }; }\n'

@@ -2,7 +2,6 @@
 import itertools
 
 from tests.conftest import wait_for_job
-from tests.gitserver import git_server  # noqa: F401 - fixture
 
 TOKEN = "ghp_page-Secr3t-token"
 _names = itertools.count()

@@ -5,8 +5,6 @@ import os
 import stat
 
 from tests.conftest import wait_for_job
-from tests.gitserver import git_server  # noqa: F401 - fixture
-from tests.sshd import sshd  # noqa: F401 - fixture
 
 README = "# Demo\nThis repository contains thymis modules.\n"
 FLAKE = '{ outputs = { self }: { }; }\n'

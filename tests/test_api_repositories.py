@@ -4,7 +4,7 @@ import itertools
 import pytest
 
 from tests.conftest import wait_for_job
-from tests.gitserver import closed_port_url, git_server  # noqa: F401 - fixture
+from tests.support.gitserver import closed_port_url
 
 README = "# Demo\nThis repository contains thymis modules.\n"
 FLAKE = '{ description = "demo"; outputs = { self }: { }; }\n'

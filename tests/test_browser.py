@@ -4,9 +4,6 @@ The controller runs as the README runs it: gunicorn 'app:create_app()' in its ow
 """
 import re
 
-from tests.browser import controller, page  # noqa: F401 - fixtures
-from tests.gitserver import git_server  # noqa: F401 - fixture
-
 
 def test_add_fetch_and_remove_a_repository(controller, page, git_server):
     from playwright.sync_api import expect

@@ -1,9 +1,8 @@
 """A person in headless Chromium composes a device from a tag that uses an external repository's module."""
 from pathlib import Path
 
-from tests import repo_builders as rb
-from tests.browser import controller, log_in, page  # noqa: F401 - fixtures
-from tests.gitserver import git_server  # noqa: F401 - fixture
+from tests.support import repo_trees as rb
+from tests.support.browser import log_in
 
 
 def test_tag_with_external_module_applies_to_device(controller, page, git_server, tmp_path):

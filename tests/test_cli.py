@@ -1,8 +1,6 @@
 """Operator commands: flask --app app repos add|list|refresh|remove and tokens create."""
 import json
 
-from tests.gitserver import git_server  # noqa: F401 - fixture
-
 README = "This repository contains thymis modules.\n"
 FLAKE = '{ outputs = { self }: { }; }\n'
 

@@ -7,11 +7,9 @@ import os
 
 import pytest
 
-from tests import repo_builders as rb
 from tests.conftest import wait_for_job
-from tests.deploy_fixtures import (activation_log, nix_config, standins, thymis_fork,  # noqa: F401 - fixtures
-                                  toplevel_config)
-from tests.gitserver import git_server  # noqa: F401 - fixture
+from tests.support import repo_trees as rb
+from tests.support.nix import toplevel_config
 
 CORE = "thymis_controller.modules.thymis.ThymisDevice"
 CUSTOM = "thymis_controller.modules.custom_nix.CustomNixModule"

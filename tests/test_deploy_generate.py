@@ -12,8 +12,8 @@ from deploy.flake import generate_project, head_commit
 from deploy.model import DeviceConfig, FlakeInput, ModuleFile
 from deploy.preview import preview_device, read_files
 from deploy.render import GenerationError, ThymisOverrideConflict, render_project
-from tests.deploy_fixtures import *  # noqa: F401,F403 - fixtures
-from tests.deploy_fixtures import Recorder, toplevel_config
+from tests.support.deploy import Recorder
+from tests.support.nix import toplevel_config
 
 MOD = "testpkg.settings.Values"
 

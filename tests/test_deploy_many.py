@@ -7,8 +7,7 @@ from pathlib import Path
 from deploy.flake import generate_project
 from deploy.many import DeployTarget, deploy_many, summary
 from deploy.model import DeviceConfig, ModuleFile
-from tests.deploy_fixtures import *  # noqa: F401,F403 - fixtures
-from tests.deploy_fixtures import Recorder
+from tests.support.deploy import Recorder
 
 
 def test_deploy_many_with_one_failing_device(tmp_path, standins, activation_log):

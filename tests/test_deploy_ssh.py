@@ -11,8 +11,7 @@ from deploy.build import build
 from deploy.flake import generate_project
 from deploy.hosts import CopyError, SshOptions
 from deploy.model import DeviceConfig, ModuleFile
-from tests.deploy_fixtures import *  # noqa: F401,F403 - fixtures
-from tests.deploy_fixtures import Recorder
+from tests.support.deploy import Recorder
 
 
 @pytest.fixture

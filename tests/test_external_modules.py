@@ -1,12 +1,10 @@
 """External repositories end to end: fetched from the test git server, validated, their modules used on devices."""
 import itertools
-import threading
 import time
-from pathlib import Path
 
-from tests import repo_builders as rb
 from tests.conftest import wait_for_job
-from tests.gitserver import Symlink, git_server  # noqa: F401 - fixture
+from tests.support import repo_trees as rb
+from tests.support.git import Symlink
 
 _names = itertools.count()
 GREETER = "demo_modules.modules.Greeter"

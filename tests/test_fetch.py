@@ -1,4 +1,4 @@
-"""pipeline.fetch against a real git smart-HTTP server on loopback (tests/gitserver.py)."""
+"""pipeline.fetch against a real git smart-HTTP server on loopback (tests/support/gitserver.py)."""
 
 import os
 import shutil
@@ -9,9 +9,9 @@ from dulwich.repo import Repo as DulwichRepo
 
 from pipeline.fetch import Auth, FetchError, export_tree, fetch, fetched_ref, ls_remote, nix_input_url
 from repos.urls import parse_remote_url
-from tests.gitserver import (  # noqa: F401 (fixtures)
-    GitServer, closed_port_url, git_daemon, git_env, git_server, run_git, stuck_server,
-)
+from tests.support.git import git_env, run_git
+from tests.support.gitserver import GitServer, closed_port_url
+
 
 def spec_for(url: str, **kw):
     return parse_remote_url(url, **kw)

@@ -10,7 +10,7 @@ from dulwich.repo import Repo
 from pipeline.export import ExportError, export_tree
 from pipeline.fetch import fetch
 from repos.urls import parse_remote_url
-from tests.gitserver import Executable, Submodule, Symlink, git_server  # noqa: F401
+from tests.support.git import Executable, Submodule, Symlink
 
 
 def crafted_commit(mirror, entries, nested=None) -> str:

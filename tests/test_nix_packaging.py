@@ -1,11 +1,11 @@
 """The Nix packaging: flake outputs, the package, the NixOS modules.
 
 Runs the real `nix` (Debian's nix-bin, offline). nixpkgs cannot be downloaded
-here, so the flake's `nixpkgs` input is overridden with the stand-in in
-tests/fixtures/nixpkgs-standin (stub packages, record-only lib helpers). The
-NixOS module is evaluated with the real nixpkgs library only when
-THYMIS_TEST_NIXPKGS names a nixpkgs checkout; otherwise that test is skipped
-with the reason shown by `pytest -ra`.
+here, so the flake's `nixpkgs` input is overridden with the nixpkgs STAND-IN of
+tests/fixtures/nixpkgs-standin (stub packages; its `lib` is the real nixpkgs
+library from ../shared/nixpkgs-lib, see tests/support/nix.py). The NixOS module
+is evaluated with that library's module system (`lib.evalModules`) and stub
+declarations of the NixOS options it sets.
 """
 
 import hashlib
@@ -13,18 +13,19 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.support.git import work_tree
+from tests.support.nix import nixpkgs_standin, real_nixpkgs_lib
+from tests.support.processes import Service, free_port, http_answers
+
 REPO = Path(__file__).resolve().parent.parent
-STANDIN = "tests/fixtures/nixpkgs-standin"
 SYSTEMS = ("x86_64-linux", "aarch64-linux")
 NIX_ENV = {
     **os.environ,
@@ -32,7 +33,7 @@ NIX_ENV = {
 }
 
 MODULE_OPTIONS = {
-    # name: (type, default) as the stand-in lib describes them; None: no default checked
+    # name: (type, default) as the real lib's types describe them; None: no default checked
     "enable": ("boolean", False),
     "package": ("package", None),
     "project-path": (None, "/var/lib/thymis"),
@@ -72,7 +73,13 @@ def repository_files():
 
 
 @pytest.fixture(scope="module")
-def flake(tmp_path_factory):
+def standin(tmp_path_factory):
+    """A copy of the nixpkgs STAND-IN with the real nixpkgs library as its lib."""
+    return nixpkgs_standin(tmp_path_factory.mktemp("nixpkgs") / "nixpkgs-standin")
+
+
+@pytest.fixture(scope="module")
+def flake(tmp_path_factory, standin):
     """A copy of the repository as a clean git tree (flakes see only git's files),
     and the nix arguments that put the stand-in in place of nixpkgs."""
     root = tmp_path_factory.mktemp("flake")
@@ -80,9 +87,8 @@ def flake(tmp_path_factory):
         target = root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, target, follow_symlinks=False)
-    run(["git", "init", "--quiet"], cwd=root)
-    run(["git", "add", "--all"], cwd=root)
-    args = ["--no-write-lock-file", "--override-input", "nixpkgs", f"path:{root / STANDIN}"]
+    work_tree(root, commit=False)
+    args = ["--no-write-lock-file", "--override-input", "nixpkgs", f"path:{standin}"]
     return root, args
 
 
@@ -265,43 +271,24 @@ def test_wrappers_run_the_app_from_its_folder(tmp_path):
     assert where.stdout.strip() == str(app_dir / "app.py")
 
     server = render_wrapper("thymis-controller", tmp_path, app_dir)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [str(server), "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=data,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/healthz"
+    service = Service([server, "--bind", f"127.0.0.1:{port}", "--workers", "1"], tmp_path / "server.log",
+                      probe=lambda: http_answers(url), name="thymis-controller wrapper", cwd=data)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                    body = json.load(response)
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.2)
+        service.wait_until_ready(30)
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = json.load(response)
         assert body == {"status": "ok", "from": str(app_dir / "app.py")}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        service.stop(20)
 
 
-# --- the NixOS modules, read with the stand-in's record-only lib --------------
+# --- the NixOS modules' option declarations, read with the stand-in's (real) lib ----
 
 
-def module_options(module, path):
-    """Option declarations of a NixOS module file, as JSON, read with the stand-in lib."""
-    standin = REPO / STANDIN
+def module_options(standin, module, path):
+    """Option declarations of a NixOS module file, as JSON, read with the stand-in's lib."""
     expression = f"""
       let
         standin = (import {standin}/flake.nix).outputs {{ self = {{ }}; }};
@@ -324,8 +311,8 @@ def module_options(module, path):
     return json.loads(out)
 
 
-def test_controller_module_options():
-    options = module_options("nixos-module/default.nix", "services.thymis-controller")
+def test_controller_module_options(standin):
+    options = module_options(standin, "nixos-module/default.nix", "services.thymis-controller")
     assert set(MODULE_OPTIONS) <= set(options), set(MODULE_OPTIONS) - set(options)
     for name, option in options.items():
         assert option["type"], f"{name} has no type"
@@ -340,18 +327,19 @@ def test_controller_module_options():
     assert "journalctl -u thymis-controller" in options["auth-basic-password-file"]["description"]
 
 
-def test_device_module_options():
-    options = module_options("nixos-module/device.nix", "thymis")
-    assert options["config"]["type"] == "submodule"
+def test_device_module_options(standin):
+    options = module_options(standin, "nixos-module/device.nix", "thymis")
+    # the real lib describes a submodule with a freeform type so (the old record-only stand-in said "submodule")
+    assert options["config"]["type"] == "open submodule of attribute set of anything"
     text = (REPO / "nixos-module" / "device.nix").read_text()
     for name in ("device-name", "device-type", "password", "authorized-keys"):
         assert f"{name} = lib.mkOption" in text
     assert 'environment.etc."thymis/device.json"' in text
 
 
-def test_docs_list_every_option():
+def test_docs_list_every_option(standin):
     docs = (REPO / "README.md").read_text()
-    options = module_options("nixos-module/default.nix", "services.thymis-controller")
+    options = module_options(standin, "nixos-module/default.nix", "services.thymis-controller")
     for name in options:
         assert f"| `{name}` |" in docs, f"the README's NixOS section does not describe {name}"
 
@@ -391,14 +379,10 @@ REAL_LIB_STUBS = """
 """
 
 
-def test_module_with_real_nixpkgs_lib():
-    nixpkgs = os.environ.get("THYMIS_TEST_NIXPKGS")
-    if not nixpkgs:
-        pytest.skip(
-            "THYMIS_TEST_NIXPKGS is not set (a path to a nixpkgs checkout): "
-            "the NixOS module was not evaluated with the real nixpkgs library"
-        )
-    stubs = REAL_LIB_STUBS.replace("STANDIN", str(REPO / STANDIN))
+def test_module_with_real_nixpkgs_lib(standin):
+    """The module evaluated by the real module system: option types, defaults, the services it defines."""
+    nixpkgs = real_nixpkgs_lib()
+    stubs = REAL_LIB_STUBS.replace("STANDIN", str(standin))
     expression = f"""
       let
         lib = import {nixpkgs}/lib;

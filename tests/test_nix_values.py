@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.nix_eval import needs_nix, nix_eval_json
+from tests.support.nix import needs_nix, nix_eval_json
 from thymis_controller.nix import (
     NixError,
     NixPackage,

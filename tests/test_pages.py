@@ -2,7 +2,7 @@
 import html
 
 from tests.conftest import wait_for_job
-from tests.gitserver import closed_port_url, git_server  # noqa: F401 - fixture
+from tests.support.gitserver import closed_port_url
 
 README = "This repository contains thymis modules.\n"
 FLAKE = '{ description = "page demo"; outputs = { self }: { }; }\n'

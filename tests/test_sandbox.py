@@ -10,15 +10,15 @@ import pytest
 
 import sandbox
 from sandbox import SandboxError, discover, render
-from tests import repo_builders
+from tests.support import repo_trees
 
 
 def repo_with(tmp_path, body, package="bad_pkg"):
-    return repo_builders.single_module_repo(tmp_path / "repo", package, body)
+    return repo_trees.single_module_repo(tmp_path / "repo", package, body)
 
 
 def test_discovers_current_api_modules(tmp_path):
-    repo = repo_builders.valid_repo(tmp_path / "repo")
+    repo = repo_trees.valid_repo(tmp_path / "repo")
     modules = discover(repo, ["demo_modules"])
     assert [m["type"] for m in modules] == ["demo_modules.modules.Greeter", "demo_modules.modules.Users"]
     greeter = modules[0]
@@ -28,7 +28,7 @@ def test_discovers_current_api_modules(tmp_path):
 
 
 def test_discovers_old_api_modules(tmp_path):
-    repo = repo_builders.old_api_repo(tmp_path / "repo")
+    repo = repo_trees.old_api_repo(tmp_path / "repo")
     modules = discover(repo, ["legacy_modules"])
     assert [(m["display_name"], m["api"]) for m in modules] == [("Home Assistant", "2024"), ("Kiosk (2024)", "2024")]
 
@@ -40,7 +40,7 @@ def test_only_classes_defined_in_the_package_count(tmp_path):
         "class Helper(Module):\n    pass  # no display name: an abstract helper\n"
         "class Real(Helper):\n    display_name = 'Real'\n"
     )
-    repo = repo_builders.make_repo(
+    repo = repo_trees.make_repo(
         tmp_path / "repo",
         files={"pkg_a/__init__.py": "from .mods import Real\n", "pkg_a/mods.py": body, "pkg_a/sub/__init__.py": "", "pkg_a/sub/deep.py": "from thymis_controller.modules import Module\nclass Deep(Module):\n    displayName = 'Deep'\n"},
     )
@@ -48,8 +48,8 @@ def test_only_classes_defined_in_the_package_count(tmp_path):
 
 
 def test_render_external_and_builtin_modules(tmp_path):
-    valid = repo_builders.valid_repo(tmp_path / "valid")
-    legacy = repo_builders.old_api_repo(tmp_path / "legacy")
+    valid = repo_trees.valid_repo(tmp_path / "valid")
+    legacy = repo_trees.old_api_repo(tmp_path / "legacy")
     texts = render(
         [valid, legacy],
         [
@@ -66,14 +66,14 @@ def test_render_external_and_builtin_modules(tmp_path):
 
 
 def test_render_refuses_unknown_module_types(tmp_path):
-    valid = repo_builders.valid_repo(tmp_path / "valid")
+    valid = repo_trees.valid_repo(tmp_path / "valid")
     for module_type in ["os.system", "elsewhere.mod.Cls", "nodots"]:
         with pytest.raises(SandboxError, match="module type"):
             render([valid], [{"module_type": module_type, "settings": {}, "priority": 1}])
 
 
 def test_render_failure_names_the_module(tmp_path):
-    valid = repo_builders.valid_repo(tmp_path / "valid")
+    valid = repo_trees.valid_repo(tmp_path / "valid")
     with pytest.raises(SandboxError) as e:
         render([valid], [{"module_type": "demo_modules.modules.Greeter", "settings": {"port": "not a number"}, "priority": 1}])
     assert "demo_modules.modules.Greeter" in e.value.message and "whole number" in e.value.message
@@ -174,7 +174,7 @@ def test_web_app_packages_cannot_be_imported(tmp_path):
 
 
 def test_sandbox_path_holds_only_checkout_sdk_and_stdlib(tmp_path):
-    repo = repo_builders.valid_repo(tmp_path / "repo")
+    repo = repo_trees.valid_repo(tmp_path / "repo")
     path = sandbox.probe([repo])["path"]
     # The checkout is bind-mounted into the sandbox's own folder (the data folder around it is hidden).
     assert path[0].endswith("/home/checkouts/0/repo") and path[0].startswith(tempfile.gettempdir())
@@ -186,7 +186,7 @@ def test_parent_keeps_working_after_failures(tmp_path):
     repo = repo_with(tmp_path / "bad", "import os\nos._exit(9)\n")
     with pytest.raises(SandboxError):
         discover(repo, ["bad_pkg"])
-    good = repo_builders.valid_repo(tmp_path / "good")
+    good = repo_trees.valid_repo(tmp_path / "good")
     assert len(discover(good, ["demo_modules"])) == 2
 
 
@@ -206,7 +206,7 @@ def test_root_parent_runs_the_child_as_nobody():
     shared = Path(tempfile.mkdtemp(prefix="thymis-sandbox-test-"))
     try:
         os.chmod(shared, 0o755)
-        repo = repo_builders.single_module_repo(
+        repo = repo_trees.single_module_repo(
             shared / "repo",
             "whoami_pkg",
             "import os\nfrom thymis_controller.modules import Module\n"

@@ -1,7 +1,6 @@
 """Repository code in the sandbox cannot read the controller's data folder (session key, database, keys)."""
 from tests.conftest import wait_for_job
-from tests.gitserver import git_server  # noqa: F401 - fixture
-from tests import repo_builders as rb
+from tests.support import repo_trees as rb
 
 PEEK = '''
 import pathlib

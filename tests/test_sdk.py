@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from tests import repo_builders
-from tests.nix_eval import needs_nix, nix_eval_json, nix_parses
+from tests.support import repo_trees
+from tests.support.nix import needs_nix, nix_eval_json, nix_parses
 from thymis_controller import models
 from thymis_controller.lib import read_into_base64
 from thymis_controller.modules.builtin_modules import builtin_module_descriptions, builtin_module_types, builtin_modules
@@ -31,14 +31,14 @@ def load_source(tmp_path, name, source):
 
 @pytest.fixture
 def current(tmp_path):
-    (tmp_path / "greeter.svg").write_text(repo_builders.GREETER_SVG)
-    yield load_source(tmp_path, "sdk_current_api", repo_builders.CURRENT_API_MODULES)
+    (tmp_path / "greeter.svg").write_text(repo_trees.GREETER_SVG)
+    yield load_source(tmp_path, "sdk_current_api", repo_trees.CURRENT_API_MODULES)
     sys.modules.pop("sdk_current_api", None)
 
 
 @pytest.fixture
 def legacy(tmp_path):
-    yield load_source(tmp_path, "sdk_old_api", repo_builders.OLD_API_MODULES)
+    yield load_source(tmp_path, "sdk_old_api", repo_trees.OLD_API_MODULES)
     sys.modules.pop("sdk_old_api", None)
 
 

@@ -5,8 +5,8 @@ import os
 import pytest
 
 from pipeline.validate import validate_checkout
-from tests import repo_builders
-from tests.nix_eval import needs_nix
+from tests.support import repo_trees
+from tests.support.nix import needs_nix
 
 
 def states(report):
@@ -20,7 +20,7 @@ def detail(report, step):
 @needs_nix
 def test_valid_repository_passes_every_step(tmp_path):
     seen = []
-    report = validate_checkout(repo_builders.valid_repo(tmp_path / "repo"), on_step=lambda s: seen.append((s.step, s.state)))
+    report = validate_checkout(repo_trees.valid_repo(tmp_path / "repo"), on_step=lambda s: seen.append((s.step, s.state)))
     assert [s.step for s in report.steps] == ["marker", "flake", "modules", "unique"]
     assert states(report) == {"marker": "passed", "flake": "passed", "modules": "passed", "unique": "passed"}
     assert report.ok and report.packages == ["demo_modules"]
@@ -35,13 +35,13 @@ def test_valid_repository_passes_every_step(tmp_path):
 
 @needs_nix
 def test_old_api_repository_passes(tmp_path):
-    report = validate_checkout(repo_builders.old_api_repo(tmp_path / "repo"))
+    report = validate_checkout(repo_trees.old_api_repo(tmp_path / "repo"))
     assert report.ok and len(report.modules) == 2 and {m["api"] for m in report.modules} == {"2024"}
 
 
 @needs_nix
 def test_repository_without_python_packages(tmp_path):
-    report = validate_checkout(repo_builders.make_repo(tmp_path / "repo"))
+    report = validate_checkout(repo_trees.make_repo(tmp_path / "repo"))
     assert report.ok
     assert detail(report, "modules") == "no Python modules"
     assert detail(report, "unique") == "no Python packages to check"
@@ -51,7 +51,7 @@ def test_repository_without_python_packages(tmp_path):
 
 @needs_nix
 def test_no_readme(tmp_path):
-    report = validate_checkout(repo_builders.make_repo(tmp_path / "repo", readme=None))
+    report = validate_checkout(repo_trees.make_repo(tmp_path / "repo", readme=None))
     assert states(report)["marker"] == "failed" and detail(report, "marker") == "no README.md at the repository root"
     assert states(report)["flake"] == "passed"  # static checks still run
     assert not report.ok
@@ -59,7 +59,7 @@ def test_no_readme(tmp_path):
 
 @needs_nix
 def test_readme_without_marker(tmp_path):
-    repo = repo_builders.valid_repo(tmp_path / "repo")
+    repo = repo_trees.valid_repo(tmp_path / "repo")
     (repo / "README.md").write_text("Contains Thymis Modules, but not in the exact spelling.\n")
     report = validate_checkout(repo)
     assert detail(report, "marker") == 'README.md does not contain the text "contains thymis modules"'
@@ -72,7 +72,7 @@ def test_readme_without_marker(tmp_path):
 def test_readme_symlinked_out_of_the_tree(tmp_path):
     outside = tmp_path / "outside.md"
     outside.write_text("contains thymis modules\n")
-    repo = repo_builders.valid_repo(tmp_path / "repo")
+    repo = repo_trees.valid_repo(tmp_path / "repo")
     (repo / "README.md").unlink()
     (repo / "README.md").symlink_to(outside)
     report = validate_checkout(repo)
@@ -82,7 +82,7 @@ def test_readme_symlinked_out_of_the_tree(tmp_path):
 
 @needs_nix
 def test_readme_is_read_only_up_to_a_limit(tmp_path):
-    repo = repo_builders.make_repo(tmp_path / "repo", readme="x" * (2 * 1024 * 1024) + "contains thymis modules\n")
+    repo = repo_trees.make_repo(tmp_path / "repo", readme="x" * (2 * 1024 * 1024) + "contains thymis modules\n")
     assert "in its first 1 MiB" in detail(validate_checkout(repo), "marker")
 
 
@@ -90,7 +90,7 @@ def test_readme_is_read_only_up_to_a_limit(tmp_path):
 
 @needs_nix
 def test_no_flake(tmp_path):
-    repo = repo_builders.make_repo(tmp_path / "noflake", flake=None, files={"some_pkg/__init__.py": ""})
+    repo = repo_trees.make_repo(tmp_path / "noflake", flake=None, files={"some_pkg/__init__.py": ""})
     report = validate_checkout(repo)
     assert detail(report, "flake") == "no flake.nix at the repository root"
     assert detail(report, "modules") == "skipped: the flake step failed"
@@ -99,7 +99,7 @@ def test_no_flake(tmp_path):
 @needs_nix
 def test_flake_syntax_error_reports_line_and_column(tmp_path):
     flake = '{\n  description = "x";\n  outputs = { self }: {\n    broken = ;\n  };\n}\n'
-    report = validate_checkout(repo_builders.make_repo(tmp_path / "repo", flake=flake))
+    report = validate_checkout(repo_trees.make_repo(tmp_path / "repo", flake=flake))
     text = detail(report, "flake")
     assert states(report)["flake"] == "failed"
     assert text.startswith("flake.nix:4:14: syntax error, unexpected ';'")
@@ -109,15 +109,15 @@ def test_flake_syntax_error_reports_line_and_column(tmp_path):
 
 @needs_nix
 def test_flake_that_is_not_an_attribute_set(tmp_path):
-    report = validate_checkout(repo_builders.make_repo(tmp_path / "repo", flake="{ pkgs }: { }\n"))
+    report = validate_checkout(repo_trees.make_repo(tmp_path / "repo", flake="{ pkgs }: { }\n"))
     assert detail(report, "flake") == "flake.nix is not an attribute set"
 
 
 @needs_nix
 def test_flake_without_outputs(tmp_path):
-    report = validate_checkout(repo_builders.make_repo(tmp_path / "repo", flake='{ description = "no outputs"; }\n'))
+    report = validate_checkout(repo_trees.make_repo(tmp_path / "repo", flake='{ description = "no outputs"; }\n'))
     assert detail(report, "flake") == "flake.nix has no outputs function"
-    report = validate_checkout(repo_builders.make_repo(tmp_path / "r2", flake="{ outputs = 5; }\n"))
+    report = validate_checkout(repo_trees.make_repo(tmp_path / "r2", flake="{ outputs = 5; }\n"))
     assert detail(report, "flake").startswith("flake.nix has no outputs function")
 
 
@@ -126,14 +126,14 @@ def test_flake_cannot_read_files_outside_the_checkout(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("top secret")
     flake = f'{{ description = builtins.readFile {secret}; outputs = {{ self }}: {{ }}; }}\n'
-    report = validate_checkout(repo_builders.make_repo(tmp_path / "repo", flake=flake))
+    report = validate_checkout(repo_trees.make_repo(tmp_path / "repo", flake=flake))
     assert states(report)["flake"] == "failed"
     assert "forbidden in restricted mode" in detail(report, "flake")
     assert "top secret" not in detail(report, "flake")
 
 
 def test_flake_is_skipped_without_nix(tmp_path):
-    report = validate_checkout(repo_builders.valid_repo(tmp_path / "repo"), nix_instantiate="nix-instantiate-not-installed")
+    report = validate_checkout(repo_trees.valid_repo(tmp_path / "repo"), nix_instantiate="nix-instantiate-not-installed")
     assert states(report)["flake"] == "skipped"
     assert detail(report, "flake") == "nix-instantiate-not-installed is not installed, so flake.nix was not checked"
     assert states(report)["modules"] == "passed" and report.ok
@@ -153,7 +153,7 @@ def test_flake_is_skipped_without_nix(tmp_path):
     ids=["raises", "loops", "exits", "allocates", "prints"],
 )
 def test_misbehaving_modules_fail_the_step(tmp_path, body, expected):
-    repo = repo_builders.single_module_repo(tmp_path / "repo", "bad_pkg", body)
+    repo = repo_trees.single_module_repo(tmp_path / "repo", "bad_pkg", body)
     report = validate_checkout(repo, sandbox_timeout=2, sandbox_memory_mb=256, nix_instantiate="nix-instantiate-absent")
     assert states(report)["modules"] == "failed"
     assert expected in detail(report, "modules")
@@ -162,7 +162,7 @@ def test_misbehaving_modules_fail_the_step(tmp_path, body, expected):
 
 
 def test_package_without_modules_is_a_warning(tmp_path):
-    repo = repo_builders.single_module_repo(tmp_path / "repo", "empty_pkg", "VALUE = 1\n")
+    repo = repo_trees.single_module_repo(tmp_path / "repo", "empty_pkg", "VALUE = 1\n")
     report = validate_checkout(repo, nix_instantiate="nix-instantiate-absent")
     assert states(report)["modules"] == "warning"
     assert detail(report, "modules") == "no modules found in package `empty_pkg`"
@@ -172,15 +172,15 @@ def test_package_without_modules_is_a_warning(tmp_path):
 # --- unique ---------------------------------------------------------------------
 
 def test_package_named_like_a_stdlib_module(tmp_path):
-    repo = repo_builders.single_module_repo(tmp_path / "repo", "json", "X = 1\n")
+    repo = repo_trees.single_module_repo(tmp_path / "repo", "json", "X = 1\n")
     report = validate_checkout(repo, nix_instantiate="nix-instantiate-absent")
     assert detail(report, "unique") == "package `json` clashes with the Python standard-library module `json`"
     assert states(report)["modules"] == "skipped" and "`json`" in detail(report, "modules")
 
 
 def test_two_repositories_with_the_same_package(tmp_path):
-    first = repo_builders.valid_repo(tmp_path / "first", package="shared_pkg")
-    second = repo_builders.valid_repo(tmp_path / "second", package="shared_pkg")
+    first = repo_trees.valid_repo(tmp_path / "first", package="shared_pkg")
+    second = repo_trees.valid_repo(tmp_path / "second", package="shared_pkg")
     one = validate_checkout(first, nix_instantiate="nix-instantiate-absent")
     assert one.ok
     two = validate_checkout(second, taken_packages={p: "First Repo" for p in one.packages}, nix_instantiate="nix-instantiate-absent")
@@ -190,21 +190,21 @@ def test_two_repositories_with_the_same_package(tmp_path):
 
 
 def test_package_named_like_the_sdk(tmp_path):
-    repo = repo_builders.single_module_repo(tmp_path / "repo", "thymis_controller", "X = 1\n")
+    repo = repo_trees.single_module_repo(tmp_path / "repo", "thymis_controller", "X = 1\n")
     report = validate_checkout(repo, nix_instantiate="nix-instantiate-absent")
     assert detail(report, "unique") == "package `thymis_controller` clashes with the controller's module SDK `thymis_controller`"
 
 
 def test_package_named_like_an_installed_module(tmp_path):
-    repo = repo_builders.single_module_repo(tmp_path / "repo", "flask", "X = 1\n")
+    repo = repo_trees.single_module_repo(tmp_path / "repo", "flask", "X = 1\n")
     text = detail(validate_checkout(repo, nix_instantiate="nix-instantiate-absent"), "unique")
     assert text.startswith("package `flask` clashes with the installed Python module `flask` (")
-    repo = repo_builders.single_module_repo(tmp_path / "repo2", "pipeline", "X = 1\n")
+    repo = repo_trees.single_module_repo(tmp_path / "repo2", "pipeline", "X = 1\n")
     assert "installed Python module `pipeline`" in detail(validate_checkout(repo, nix_instantiate="x-absent"), "unique")
 
 
 def test_hidden_tests_and_symlinked_directories_are_not_packages(tmp_path):
-    repo = repo_builders.make_repo(
+    repo = repo_trees.make_repo(
         tmp_path / "repo",
         files={".hidden/__init__.py": "", "tests/__init__.py": "", "real_pkg/__init__.py": "", "not-a-name/__init__.py": ""},
     )

@@ -1,43 +1,30 @@
-"""A real git smart-HTTP server on loopback for tests, plus repository helpers.
+"""Git servers on loopback for tests: smart HTTP, git://, and ones that fail.
 
-The server is ``git http-backend`` (the CGI program that ships with git) behind
-a small threaded HTTP-to-CGI bridge. It speaks protocol v0 and v2, supports
-shallow fetches and fetching by commit id (``uploadpack.allowAnySHA1InWant``),
-and can require HTTP basic auth per repository.
+``GitServer`` is ``git http-backend`` (the CGI program that ships with git) behind a small threaded
+HTTP-to-CGI bridge. It speaks protocol v0 and v2, supports shallow fetches and fetching by commit id
+(``uploadpack.allowAnySHA1InWant``), and can require HTTP basic auth per repository::
 
-Use from tests::
-
-    from tests.gitserver import git_server  # the fixture (session-scoped)
-
-    def test_x(git_server):
-        name = git_server.new_name("demo")   # the server is shared: use fresh names
-        repo = git_server.make_repo(name, {"README.md": "hello"})
+    def test_x(git_server):                  # session-scoped: use fresh names
+        name = git_server.new_name("demo")
+        repo = git_server.make_repo(name, {"README.md": "hello"})   # a tests.support.git.Repo
         sha = repo.commit({"a.txt": "more"}, message="second")
         url = git_server.url(name)            # http://127.0.0.1:PORT/demo-1.git
 
-Or without pytest: ``with GitServer(root) as server: ...`` (or ``.start()``/``.stop()``).
-
-Also here: ``server.require_auth(name, user, token)`` (HTTP basic auth per
-repository), ``server.remove_repo(name)``, ``server.stall(name)`` (never answer
-its pack requests), ``server.requests`` / ``server.fetch_requests(name)`` (what
-was asked), the ``git_daemon`` fixture (the same repositories over git://),
-``stuck_server`` (accepts TCP, never answers) and ``closed_port_url()``.
-File values for ``make_repo``/``commit``: str/bytes, ``Executable``, ``Symlink``, ``Submodule``.
-To share the fixtures, a conftest may say ``pytest_plugins = ["tests.gitserver"]``.
-Repositories are created with the ``git`` CLI (fast-import), never with the code under test.
+Or without pytest: ``with GitServer(root) as server: ...``. Also: ``server.require_auth(name, user, token)``,
+``server.remove_repo(name)``, ``server.stall(name)`` (never answer its pack requests), ``server.requests`` /
+``server.fetch_requests(name)`` (what was asked). Fixtures: ``git_server``, ``git_daemon`` (the same
+repositories over git://), ``stuck_server`` (accepts TCP, never answers); ``closed_port_url()``.
 """
 
 from __future__ import annotations
 
 import base64
 import itertools
-import os
 import re
 import shutil
 import socket
 import subprocess
 import threading
-import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -45,140 +32,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-GIT_ENV = {
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_AUTHOR_NAME": "Test Author",
-    "GIT_AUTHOR_EMAIL": "author@example.com",
-    "GIT_COMMITTER_NAME": "Test Author",
-    "GIT_COMMITTER_EMAIL": "author@example.com",
-    "GIT_TERMINAL_PROMPT": "0",
-}
-
-
-def git_env(**extra: str) -> dict[str, str]:
-    """The environment the helpers run git with: no user or system config."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_ENV)
-    env.update(extra)
-    return env
-
-
-def run_git(*args: str | Path, cwd: Path | None = None, input: bytes | None = None) -> str:
-    proc = subprocess.run(
-        ["git", *map(str, args)], cwd=cwd, input=input, env=git_env(), capture_output=True
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"git {' '.join(map(str, args))} failed: {proc.stderr.decode(errors='replace')}")
-    return proc.stdout.decode().strip()
-
-
-@dataclass(frozen=True)
-class Executable:
-    """A file with its executable bit set (mode 100755)."""
-
-    data: str | bytes
-
-
-@dataclass(frozen=True)
-class Symlink:
-    """A symbolic link (mode 120000) pointing at ``target``."""
-
-    target: str
-
-
-@dataclass(frozen=True)
-class Submodule:
-    """A gitlink (mode 160000) to a commit of another repository."""
-
-    commit: str
-
-
-FileValue = str | bytes | Executable | Symlink | Submodule
-_clock = itertools.count(1_700_000_000, 60)
-
-
-def _blob(data: str | bytes) -> bytes:
-    raw = data.encode() if isinstance(data, str) else data
-    return b"data %d\n%s\n" % (len(raw), raw)
-
-
-class Repo:
-    """A bare repository on the server, changed with the git CLI."""
-
-    def __init__(self, path: Path, name: str) -> None:
-        self.path = path
-        self.name = name
-
-    def git(self, *args: str | Path, input: bytes | None = None) -> str:
-        return run_git("--git-dir", self.path, *args, input=input)
-
-    def rev(self, ref: str) -> str:
-        """The object id ``ref`` points at (``ref^{commit}`` peels a tag)."""
-        return self.git("rev-parse", "--verify", "--end-of-options", ref)
-
-    def has_ref(self, ref: str) -> bool:
-        return subprocess.run(
-            ["git", "--git-dir", str(self.path), "show-ref", "--verify", "--quiet", ref],
-            env=git_env(),
-        ).returncode == 0
-
-    def commit(
-        self,
-        files: dict[str, FileValue] | None = None,
-        message: str = "change",
-        *,
-        branch: str = "main",
-        start: str | None = None,
-        remove: tuple[str, ...] = (),
-    ) -> str:
-        """Commit ``files`` (path -> content) on ``branch`` and return the commit id.
-
-        The commit's parent is the branch's tip; a new branch starts at ``start``
-        (a ref or commit) or, without it, as a root commit.
-        """
-        ref = f"refs/heads/{branch}"
-        parent = self.rev(ref) if self.has_ref(ref) else (self.rev(start + "^{commit}") if start else None)
-        when = next(_clock)
-        msg = message.encode()
-        stream = [b"commit " + ref.encode() + b"\n", b"committer T <t@example.com> %d +0000\n" % when]
-        stream.append(b"data %d\n%s\n" % (len(msg), msg))
-        if parent:
-            stream.append(b"from " + parent.encode() + b"\n")
-        for path in remove:
-            stream.append(b"D " + path.encode() + b"\n")
-        for path, value in (files or {}).items():
-            p = path.encode()
-            if isinstance(value, Submodule):
-                stream.append(b"M 160000 " + value.commit.encode() + b" " + p + b"\n")
-            elif isinstance(value, Symlink):
-                stream.append(b"M 120000 inline " + p + b"\n" + _blob(value.target))
-            elif isinstance(value, Executable):
-                stream.append(b"M 100755 inline " + p + b"\n" + _blob(value.data))
-            else:
-                stream.append(b"M 100644 inline " + p + b"\n" + _blob(value))
-        stream.append(b"\n")
-        self.git("fast-import", "--quiet", "--force", input=b"".join(stream))
-        return self.rev(ref)
-
-    def branch(self, name: str, target: str = "main") -> str:
-        sha = self.rev(target + "^{commit}")
-        self.git("update-ref", f"refs/heads/{name}", sha)
-        return sha
-
-    def tag(self, name: str, target: str = "main", message: str | None = None) -> str:
-        """Create a tag; annotated when ``message`` is given. Returns the tag ref's value."""
-        if message is None:
-            self.git("tag", "--end-of-options", name, target)
-        else:
-            self.git("tag", "-a", "-m", message, "--end-of-options", name, target)
-        return self.rev(f"refs/tags/{name}")
-
-    def set_head(self, branch: str) -> None:
-        self.git("symbolic-ref", "HEAD", f"refs/heads/{branch}")
-
-    def delete_ref(self, ref: str) -> None:
-        self.git("update-ref", "-d", ref)
+from tests.support.git import FileValue, Repo, bare_repo, git_env
+from tests.support.processes import Service, free_port, http_answers, wait_until
 
 
 @dataclass(frozen=True)
@@ -341,7 +196,13 @@ class GitServer:
         self._httpd.owner = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
+        wait_until(lambda: http_answers(f"{self.base_url}/ready-probe.git/info/refs"), 10,
+                   "the git smart-HTTP server to answer", output=self._log_text)
+        self.requests.clear()  # the readiness probe is not a request of the test
         return self
+
+    def _log_text(self) -> str:
+        return (self.root / "http-backend.log").read_text(errors="replace")
 
     def stop(self) -> None:
         self.released.set()
@@ -382,11 +243,7 @@ class GitServer:
         path = self.root / f"{name}.git"
         if path.exists():
             raise FileExistsError(path)
-        run_git("init", "--quiet", "--bare", "--initial-branch", branch, path)
-        repo = Repo(path, name)
-        if files is not None:
-            repo.commit(files, message, branch=branch)
-        return repo
+        return bare_repo(path, files, branch=branch, message=message)
 
     def new_name(self, prefix: str = "repo") -> str:
         """A repository name not used yet on this server (the fixture is shared by many tests)."""
@@ -416,10 +273,19 @@ class GitServer:
 
 def closed_port_url(name: str = "nothing") -> str:
     """An http URL on a loopback port where nothing listens (connection refused)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/{name}.git"
+    return f"http://127.0.0.1:{free_port()}/{name}.git"
+
+
+def _daemon_answers(port: int) -> bool:
+    """True when git daemon answers a request (for a repository that does not exist: an ERR packet)."""
+    request = b"git-upload-pack /ready-probe.git\0host=127.0.0.1\0"
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as connection:
+            connection.settimeout(5)
+            connection.sendall(b"%04x" % (len(request) + 4) + request)
+            return len(connection.recv(4)) == 4
+    except OSError:
+        return False
 
 
 class GitDaemon:
@@ -427,31 +293,18 @@ class GitDaemon:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.proc = subprocess.Popen(
+        self.port = free_port()
+        self.service = Service(
             ["git", "daemon", "--reuseaddr", "--listen=127.0.0.1", f"--port={self.port}", "--export-all",
              "--informative-errors", f"--base-path={self.root}", str(self.root)],
-            env=git_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("git daemon did not start")
-                time.sleep(0.05)
+            self.root / "git-daemon.log", probe=lambda: _daemon_answers(self.port), name="git daemon", env=git_env(),
+        ).wait_until_ready(10)
 
     def url(self, name: str) -> str:
         return f"git://127.0.0.1:{self.port}/{name}.git"
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
+        self.service.stop()
 
 
 class StuckServer:

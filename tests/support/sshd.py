@@ -1,38 +1,33 @@
-"""A real OpenSSH server (Debian's /usr/sbin/sshd) on a loopback port, serving git over SSH, for tests.
+"""One real OpenSSH server (Debian's /usr/sbin/sshd) on a loopback port, for tests: git over SSH and deploys.
 
-It runs in the foreground with its own configuration: one generated ed25519 host key, public key
+It runs in the foreground with its own configuration: a generated ed25519 host key, public key
 authentication only, an ``authorized_keys`` file the test writes, no PAM, no strict modes. The login is
-the user running the tests (root here), whose shell finds ``git-upload-pack`` on sshd's default PATH,
-so ``ssh://root@127.0.0.1:PORT/abs/path/repo.git`` reaches any repository the tests created.
-
-Use from tests::
-
-    from tests.sshd import sshd  # the fixture (one server per test)
+the user running the tests (root here); sshd's default PATH finds ``git-upload-pack`` and nix, so
+``sshd.url(path)`` reaches any repository the tests created and ``sshd.target`` is a deploy target sharing
+this machine's Nix store. The fixture is ready only once sshd answers the SSH protocol (ssh-keyscan gets its
+host key)::
 
     def test_x(sshd, git_server):
         sshd.authorize(public_key_line)
         url = sshd.url(git_server.root / "demo.git")
         sshd.replace_host_key()          # restarts on the same port with a new host key
+        activate(sshd.target, ..., ssh=sshd.options)   # a client key of its own, authorized, host key known
 """
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
+from deploy.hosts import SshOptions
+from tests.support.processes import Service, free_port
+
 SSHD = "/usr/sbin/sshd"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def host_fingerprint(public_key_file: Path) -> str:
@@ -41,24 +36,28 @@ def host_fingerprint(public_key_file: Path) -> str:
     return out.split()[1]
 
 
+def _keygen(path: Path, comment: str) -> None:
+    for file in (path, path.with_suffix(".pub")):
+        file.unlink(missing_ok=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)], check=True)
+
+
 class SshServer:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = free_port()
         self.user = getpass.getuser()
         self.host_key = self.root / "ssh_host_ed25519_key"
         self.authorized_keys = self.root / "authorized_keys"
         self.authorized_keys.write_text("")
         self.log_path = self.root / "sshd.log"
-        self.process: subprocess.Popen | None = None
-        self._new_host_key()
+        self.service: Service | None = None
+        _keygen(self.host_key, "test-host")
 
-    def _new_host_key(self) -> None:
-        for path in (self.host_key, self.host_key.with_suffix(".pub")):
-            path.unlink(missing_ok=True)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test-host", "-f", str(self.host_key)],
-                       check=True)
+    @property
+    def log(self) -> Path:
+        return self.log_path
 
     @property
     def host_key_line(self) -> str:
@@ -80,32 +79,27 @@ class SshServer:
             "X11Forwarding no\nAllowTcpForwarding no\nLogLevel VERBOSE\n")
         return config
 
-    def start(self) -> "SshServer":
+    def _answers(self) -> bool:
+        """sshd speaks SSH: ssh-keyscan gets the host key it was given."""
+        scan = subprocess.run(["ssh-keyscan", "-T", "2", "-t", "ed25519", "-p", str(self.port), "127.0.0.1"],
+                              capture_output=True, text=True, check=False)
+        return self.host_key_line.split(" ", 1)[1] in scan.stdout
+
+    def start(self) -> SshServer:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(self._config())], stdout=log, stderr=log)
-        log.close()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("sshd exited:\n" + self.log_path.read_text())
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("sshd did not start listening:\n" + self.log_path.read_text())
+        self.service = Service([SSHD, "-D", "-e", "-f", self._config()], self.log_path, probe=self._answers,
+                               name="sshd").wait_until_ready(20)
+        return self
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
+        if self.service is not None:
+            self.service.stop()
+            self.service = None
 
     def replace_host_key(self) -> None:
         """Give the server a new host key (as after a reinstall) and restart it on the same port."""
         self.stop()
-        self._new_host_key()
+        _keygen(self.host_key, "test-host")
         self.start()
 
     def authorize(self, public_key_line: str) -> None:
@@ -117,6 +111,21 @@ class SshServer:
 
     def url(self, repo_path: Path) -> str:
         return f"ssh://{self.user}@127.0.0.1:{self.port}{Path(repo_path).resolve()}"
+
+    @property
+    def target(self) -> str:
+        """This server as a deploy target (the device shares this machine's Nix store)."""
+        return f"ssh://{self.user}@127.0.0.1:{self.port}"
+
+    @functools.cached_property
+    def options(self) -> SshOptions:
+        """SSH options of a client with a key of its own (authorized here) that knows this host's key."""
+        client_key = self.root / "client_key"
+        _keygen(client_key, "test-client")
+        self.authorize(client_key.with_suffix(".pub").read_text())
+        known_hosts = self.root / "known_hosts"
+        known_hosts.write_text(self.host_key_line + "\n")
+        return SshOptions(key_file=client_key, known_hosts_file=known_hosts, connect_timeout=5)
 
 
 def sshd_available() -> bool:

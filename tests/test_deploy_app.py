@@ -1,6 +1,6 @@
 """Build and deploy devices from the controller: external modules and inputs end up in the built system.
 
-Real nix, real git server; nixpkgs is the STAND-IN of tests/fixtures/nixpkgs-device-standin (nixpkgs cannot be
+Real nix, real git server; nixpkgs is the STAND-IN of tests/fixtures/nixpkgs-standin (nixpkgs cannot be
 downloaded here) and the thymis flake is the test flake of tests/fixtures/thymis-standin.
 """
 import os

@@ -1,41 +1,109 @@
-"""The OpenAPI document for the JSON API, served at /api/openapi.json."""
+"""The OpenAPI document for the JSON API, served at /api/openapi.json.
+
+Written by hand; every response of the test suite is validated against it (tests/support/openapi_check.py),
+so a change to a response shape fails the tests until the document says the same.
+"""
 from flask import Blueprint, jsonify
 
-from deploy.targets import TARGET_HELP
-
 from views.openapi_access import extend as extend_with_access
+from views.openapi_schemas import (
+    CHANGE,
+    CHANGE_NAMED,
+    DELETE_NAMED,
+    NAME_PARAMETER,
+    READ,
+    READ_NAMED,
+    SCHEMAS,
+    STRING,
+    array,
+    closed,
+    errors,
+    json_body,
+    json_response,
+    ref,
+)
 
 blueprint = Blueprint("openapi", __name__, url_prefix="/api")
 
-
-def _ref(name):
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema, description="OK"):
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+ACCEPTED = {"202": json_response(ref("Accepted"), "started; follow /api/jobs/{job_id}")}
+JOB_START = errors("400", "404", "409")
 
 
-ERRORS = {code: _json(_ref("Error"), text) for code, text in
-          (("401", "not authenticated"), ("404", "unknown name"), ("409", "conflict"), ("422", "invalid input"))}
-ACCEPTED = _json({"type": "object", "properties": {"job_id": {"type": "integer"}}}, "started; follow /api/jobs/{id}")
-NAME = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
+def _list(schema: str) -> dict:
+    return {"200": json_response(array(ref(schema))), **READ}
+
 
 def _collection(plural: str, schema: str) -> dict:
-    body = {"requestBody": {"content": {"application/json": {"schema": _ref(schema)}}}}
     return {
         f"/api/{plural}": {
-            "get": {"responses": {"200": _json({"type": "array", "items": _ref(schema)}), **ERRORS}},
-            "post": {**body, "responses": {"201": _json(_ref(schema), "created"), **ERRORS}},
+            "get": {"responses": _list(schema)},
+            "post": {"requestBody": json_body(ref(f"{schema}Input")),
+                     "responses": {"201": json_response(ref(schema), "created (Location names it)"), **CHANGE}},
         },
         f"/api/{plural}/{{name}}": {
-            "parameters": NAME,
-            "get": {"responses": {"200": _json(_ref(schema)), **ERRORS}},
-            "patch": {**body, "responses": {"200": _json(_ref(schema)), **ERRORS}},
-            "delete": {"responses": {"204": {"description": "deleted"}, **ERRORS}},
+            "parameters": NAME_PARAMETER,
+            "get": {"responses": {"200": json_response(ref(f"{schema}Detail" if schema == "Device" else schema)),
+                                  **READ_NAMED}},
+            "patch": {"requestBody": json_body(ref(f"{schema}Patch")),
+                      "responses": {"200": json_response(ref(schema)), **CHANGE_NAMED}},
+            "delete": {"responses": {"204": {"description": "deleted"}, **DELETE_NAMED}},
         },
     }
 
+
+def _repository_with_job() -> dict:
+    schema = ref("Repository")
+    return {"allOf": [schema, {"required": ["job_id"], "properties": {"job_id": {"type": "integer"}}}]}
+
+
+PATHS = {
+    "/healthz": {"get": {"security": [], "responses": {
+        "200": json_response(closed({"status": {"const": "ok"}}))}}},
+    "/api/openapi.json": {"get": {"responses": {
+        "200": json_response({"type": "object", "required": ["openapi", "info", "paths", "components"]},
+                             "this document"), **READ}}},
+    "/api/repositories": {
+        "get": {"responses": _list("Repository")},
+        "post": {"requestBody": json_body(ref("RepositoryInput")),
+                 "responses": {"201": json_response(_repository_with_job(), "created; job_id is the fetch job"),
+                               **CHANGE}},
+    },
+    "/api/repositories/{name}": {
+        "parameters": NAME_PARAMETER,
+        "get": {"responses": {"200": json_response(ref("Repository")), **READ_NAMED}},
+        "patch": {"requestBody": json_body(ref("RepositoryPatch")),
+                  "responses": {"200": json_response(ref("Repository"), "job_id: the fetch the change started, "
+                                                                        "if any"), **CHANGE_NAMED}},
+        "delete": {"responses": {"204": {"description": "removed with its fetched data"}, **DELETE_NAMED}},
+    },
+    "/api/repositories/{name}/refresh": {
+        "parameters": NAME_PARAMETER, "post": {"responses": {**ACCEPTED, **JOB_START}}},
+    "/api/modules": {"get": {"responses": _list("Module")}},
+    **_collection("devices", "Device"),
+    **_collection("tags", "Tag"),
+    **{f"/api/devices/{{name}}/{action}": {"parameters": NAME_PARAMETER,
+                                           "post": {"responses": {**ACCEPTED, **JOB_START}}}
+       for action in ("build", "deploy")},
+    "/api/devices/{name}/rollback": {"parameters": NAME_PARAMETER, "post": {
+        "requestBody": json_body(closed({"store_path": {**STRING, "description": "one of the device's generations"}},
+                                        required=["store_path"])),
+        "responses": {**ACCEPTED, **CHANGE_NAMED}}},
+    "/api/devices/{name}/generations": {"parameters": NAME_PARAMETER, "get": {"responses": {
+        "200": json_response(array(ref("Deployment")), "newest first"), **READ_NAMED}}},
+    "/api/devices/{name}/preview": {"parameters": NAME_PARAMETER, "get": {"responses": {
+        "200": json_response(ref("Preview")), **errors("404", "409")}}},
+    "/api/thymis-input": {
+        "get": {"responses": {"200": json_response(ref("ThymisInput")), **READ}},
+        "put": {"requestBody": json_body(closed({"repository": {
+                    "type": ["string", "null"], "description": "the candidate to use; null: none"}}, required=[])),
+                "responses": {"200": json_response(ref("ThymisInput")), **CHANGE}}},
+    "/api/tags/{name}/deploy": {"parameters": NAME_PARAMETER,
+                                "post": {"responses": {**ACCEPTED, **JOB_START}}},
+    "/api/jobs/{id}": {
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "get": {"responses": {"200": json_response(ref("Job")), **READ_NAMED}},
+    },
+}
 
 DOCUMENT = {
     "openapi": "3.1.0",
@@ -44,107 +112,9 @@ DOCUMENT = {
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                             "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
-        "schemas": {
-            "Error": {"type": "object", "properties": {"error": {"type": "object", "required": ["code", "message"],
-                      "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                                     "field": {"type": "string"}}}}},
-            "RepositoryInput": {"type": "object", "required": ["display_name", "url"], "properties": {
-                "display_name": {"type": "string"}, "url": {"type": "string"},
-                "name": {"type": "string", "description": "flake input name; derived when omitted"},
-                "ref": {"type": "string", "description": "branch, tag or full commit; default the remote's HEAD"}}},
-            "Step": {"type": "object", "properties": {"step": {"type": "string"}, "detail": {"type": "string"},
-                     "state": {"enum": ["pending", "running", "passed", "failed", "skipped", "warning"]}}},
-            "Repository": {"type": "object", "properties": {
-                "name": {"type": "string"}, "display_name": {"type": "string"}, "url": {"type": "string"},
-                "ref": {"type": ["string", "null"]}, "status": {"type": "string"},
-                "active_commit": {"type": ["string", "null"]}, "fetched_commit": {"type": ["string", "null"]},
-                "steps": {"type": "array", "items": _ref("Step")},
-                "modules": {"type": "array", "items": {"type": "object"}},
-                "last_checked_at": {"type": ["string", "null"], "format": "date-time"},
-                "last_error": {"type": ["string", "null"]}, "job_id": {"type": ["integer", "null"]}}},
-            "ModuleUse": {"type": "object", "required": ["type"], "properties": {
-                "type": {"type": "string"}, "settings": {"type": "object"},
-                "available": {"type": "boolean", "readOnly": True}, "display_name": {"type": "string", "readOnly": True}}},
-            "Device": {"type": "object", "required": ["name", "display_name"], "properties": {
-                "name": {"type": "string"}, "display_name": {"type": "string"},
-                "target": {"type": "string", "description": TARGET_HELP},
-                "tags": {"type": "array", "items": {"type": "string"}},
-                "modules": {"type": "array", "items": _ref("ModuleUse")},
-                "warnings": {"type": "array", "items": {"type": "string"}, "readOnly": True},
-                "effective": {"type": "array", "readOnly": True, "items": {"type": "object"}}}},
-            "Tag": {"type": "object", "required": ["name", "display_name"], "properties": {
-                "name": {"type": "string"}, "display_name": {"type": "string"},
-                "priority": {"type": "integer", "minimum": 1, "maximum": 1500, "default": 90},
-                "modules": {"type": "array", "items": _ref("ModuleUse")},
-                "devices": {"type": "array", "items": {"type": "string"}, "readOnly": True}}},
-            "Module": {"type": "object", "properties": {
-                "type": {"type": "string"}, "display_name": {"type": "string"},
-                "description": {"type": ["string", "null"]}, "category": {"type": ["string", "null"]},
-                "icon": {"type": ["string", "null"]}, "source": {"type": "string"},
-                "settings": {"type": "array", "items": {"type": "object"}}}},
-            "ThymisInput": {"type": "object", "properties": {
-                "candidates": {"type": "array", "items": {"type": "string"}},
-                "chosen": {"type": ["string", "null"]}, "conflict": {"type": "boolean"}}},
-            "Deployment": {"type": "object", "properties": {
-                "id": {"type": "integer"}, "kind": {"enum": ["build", "deploy", "rollback"]},
-                "state": {"enum": ["running", "succeeded", "failed", "rolled-back"]},
-                "project_commit": {"type": ["string", "null"]}, "store_path": {"type": ["string", "null"]},
-                "error": {"type": ["string", "null"]}, "job_id": {"type": ["integer", "null"]},
-                "started_at": {"type": "string"}, "finished_at": {"type": ["string", "null"]},
-                "duration": {"type": ["number", "null"]}}},
-            "Job": {"type": "object", "properties": {
-                "id": {"type": "integer"}, "kind": {"type": "string"},
-                "state": {"enum": ["queued", "running", "succeeded", "failed"]},
-                "progress": {"type": "object", "properties": {"phase": {"type": "string"}, "done": {"type": "integer"},
-                                                              "total": {"type": "integer"}}},
-                "log": {"type": "string"}, "error": {"type": ["string", "null"]},
-                "started_at": {"type": ["string", "null"]}, "finished_at": {"type": ["string", "null"]}}},
-        },
+        "schemas": dict(SCHEMAS),
     },
-    "paths": {
-        "/healthz": {"get": {"security": [], "responses": {"200": _json({"type": "object"})}}},
-        "/api/repositories": {
-            "get": {"responses": {"200": _json({"type": "array", "items": _ref("Repository")}), **ERRORS}},
-            "post": {"requestBody": {"content": {"application/json": {"schema": _ref("RepositoryInput")}}},
-                     "responses": {"201": _json(_ref("Repository"), "created; job_id is the fetch job"), **ERRORS}},
-        },
-        "/api/repositories/{name}": {
-            "parameters": NAME,
-            "get": {"responses": {"200": _json(_ref("Repository")), **ERRORS}},
-            "patch": {"requestBody": {"content": {"application/json": {"schema": _ref("RepositoryInput")}}},
-                      "responses": {"200": _json(_ref("Repository")), **ERRORS}},
-            "delete": {"responses": {"204": {"description": "removed with its fetched data"}, **ERRORS}},
-        },
-        "/api/repositories/{name}/refresh": {
-            "parameters": NAME,
-            "post": {"responses": {"202": _json({"type": "object", "properties": {"job_id": {"type": "integer"}}}),
-                                   **ERRORS}},
-        },
-        "/api/modules": {"get": {"responses": {"200": _json({"type": "array", "items": _ref("Module")}), **ERRORS}}},
-        **_collection("devices", "Device"),
-        **_collection("tags", "Tag"),
-        **{f"/api/devices/{{name}}/{action}": {"parameters": NAME, "post": {"responses": {"202": ACCEPTED, **ERRORS}}}
-           for action in ("build", "deploy")},
-        "/api/devices/{name}/rollback": {"parameters": NAME, "post": {
-            "requestBody": {"content": {"application/json": {"schema": {"type": "object", "required": ["store_path"],
-                            "properties": {"store_path": {"type": "string"}}}}}},
-            "responses": {"202": ACCEPTED, **ERRORS}}},
-        "/api/devices/{name}/generations": {"parameters": NAME, "get": {"responses": {
-            "200": _json({"type": "array", "items": _ref("Deployment")}), **ERRORS}}},
-        "/api/devices/{name}/preview": {"parameters": NAME, "get": {"responses": {
-            "200": _json({"type": "object", "properties": {"files": {"type": "object"}, "diff": {"type": "string"},
-                                                           "against": {"type": ["string", "null"]}}}), **ERRORS}}},
-        "/api/thymis-input": {
-            "get": {"responses": {"200": _json(_ref("ThymisInput")), **ERRORS}},
-            "put": {"requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
-                        "repository": {"type": ["string", "null"]}}}}}},
-                    "responses": {"200": _json(_ref("ThymisInput")), **ERRORS}}},
-        "/api/tags/{name}/deploy": {"parameters": NAME, "post": {"responses": {"202": ACCEPTED, **ERRORS}}},
-        "/api/jobs/{id}": {
-            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-            "get": {"responses": {"200": _json(_ref("Job")), **ERRORS}},
-        },
-    },
+    "paths": PATHS,
 }
 
 

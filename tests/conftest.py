@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from tests.support import openapi_check
+
 # The shared fixtures (git servers, sshd, the controller, the browser, nix stand-ins): see tests/support/.
 pytest_plugins = [
     "tests.support.gitserver",
@@ -48,6 +50,7 @@ def app_factory(tmp_path, announced):
         values.update(config)
         app = create_app(values)
         app.config["TESTING"] = True
+        openapi_check.install(app)  # every response the tests get is checked against /api/openapi.json
         apps.append(app)
         return app
 

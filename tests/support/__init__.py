@@ -9,4 +9,5 @@ nix         nix helpers, the real nixpkgs library, the nixpkgs and thymis STAND-
 deploy      fixtures of the deploy tests (external repositories, activation log, Recorder)
 controller  the real controller under gunicorn
 browser     headless Chromium through Playwright
+openapi_check  every response of the test clients checked against the API document (installed by app_factory)
 """

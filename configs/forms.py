@@ -5,11 +5,19 @@ number of entries. Checkboxes come with a hidden "false" before them, so the las
 """
 from __future__ import annotations
 
+from validation import MAX_ROWS, FormSource
 
-MAX_ROWS = 500
+__all__ = ["MAX_ROWS", "change_rows", "read_settings", "settings_source"]
+
+
+def settings_source(form) -> FormSource:
+    """The settings of a generated settings form, for ``check_settings`` (an empty input is unset)."""
+    return FormSource(form, prefix="s.", sep=".", blank_is_unset=True)
 
 
 def read_settings(form, schema: list[dict], prefix: str = "s") -> dict:
+    """The values as typed (strings), to show the form again or add/remove a row; saving checks them with
+    ``settings_source``."""
     values: dict = {}
     for entry in schema:
         key = f"{prefix}.{entry['name']}"

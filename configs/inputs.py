@@ -1,12 +1,12 @@
 """Validation of device and tag bodies (form or JSON), shared by pages, API and tests."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
-from configs.settings_schema import check_settings
+from configs.settings_schema import ROW_MESSAGE, check_settings
 from deploy.targets import TargetError, parse_target
-from errors import FieldError, InputError
 from repos.inputs import check_name
+from validation import Validation
 
 MIN_PRIORITY, MAX_PRIORITY = 1, 1500
 
@@ -20,34 +20,30 @@ def check_target(value: Any) -> str | None:
     return None
 
 
-def check_modules(raw: Any, existing: list[dict], catalog: dict, errors: list[FieldError], *,
-                  from_form: bool = False) -> list[dict]:
-    """Each entry {type, settings}: a known module, settings valid for its schema, each type once.
+def check_modules(v: Validation, existing: list[dict], catalog: dict) -> list[dict] | None:
+    """``modules``: each entry {type, settings}: a known module, settings valid for its schema, each type once.
 
     A module that is no longer available is accepted unchanged, so saving a configuration never drops the
-    settings of a module whose repository is gone for now.
+    settings of a module whose repository is gone for now. None when the body has no modules.
     """
-    if not isinstance(raw, list):
-        errors.append(FieldError("modules", "modules must be a list of {type, settings}"))
-        return []
+    items = v.objects("modules", message="modules must be a list of {type, settings}",
+                      item_message="each module must be an object with 'type' and 'settings'")
+    if items is None:
+        return None
     clean, seen = [], set()
-    for index, item in enumerate(raw):
-        path = f"modules[{index}]"
-        if not isinstance(item, dict):
-            errors.append(FieldError(path, "each module must be an object with 'type' and 'settings'"))
+    for item in items:
+        if item is None:
             continue
-        for key in item:
-            if key not in ("type", "settings"):
-                errors.append(FieldError(f"{path}.{key}", f"unknown field '{key}'"))
-        module_type = item.get("type")
+        item.unknown(("type", "settings"))
+        module_type = item.raw("type")
         if not isinstance(module_type, str) or not module_type:
-            errors.append(FieldError(f"{path}.type", "the module type is required", "required"))
+            item.error("type", "the module type is required", "required")
             continue
         if module_type in seen:
-            errors.append(FieldError(f"{path}.type", f"module {module_type} is listed twice"))
+            item.error("type", f"module {module_type} is listed twice")
             continue
         seen.add(module_type)
-        settings = item.get("settings", {})
+        settings = item.raw("settings", {})
         module = catalog.get(module_type)
         before = next((m for m in existing if m["type"] == module_type), None)
         if before is not None and settings == before["settings"]:
@@ -58,80 +54,75 @@ def check_modules(raw: Any, existing: list[dict], catalog: dict, errors: list[Fi
             if before is not None and settings == {}:
                 clean.append(before)
             else:
-                errors.append(FieldError(f"{path}.type", f"no module of type {module_type} is available "
-                                                         "(built-in or from a repository's active commit)"))
+                item.error("type", f"no module of type {module_type} is available "
+                                   "(built-in or from a repository's active commit)")
             continue
-        checked = check_settings(module["settings"], settings, f"{path}.settings", errors, from_form=from_form)
+        if settings is None:
+            item.error("settings", ROW_MESSAGE)
+            continue
+        values = item.nested("settings", message=ROW_MESSAGE)
+        checked = check_settings(module["settings"], values) if values is not None else {}
         clean.append({"type": module_type, "settings": checked})
     return clean
 
 
-def _text_field(data: Mapping, key: str, errors: list, required: bool, label: str, limit: int = 100):
-    value = data.get(key)
-    if value is None:
-        if required:
-            errors.append(FieldError(key, f"{label} is required", "required"))
+def _text_field(v: Validation, key: str, required: bool, label: str, limit: int = 100) -> str | None:
+    message = f"{label} must be at most {limit} printable characters"
+    if not required and v.raw(key) is None:  # absent (or null): unchanged
         return None
-    if not isinstance(value, str):
-        errors.append(FieldError(key, f"{label} must be a string"))
-        return None
-    value = value.strip()
-    if not value:
-        errors.append(FieldError(key, f"{label} is required", "required"))
-        return None
-    if len(value) > limit or any(ord(c) < 32 for c in value):
-        errors.append(FieldError(key, f"{label} must be at most {limit} printable characters"))
-        return None
-    return value
+    return v.text(key, required=f"{label} is required", max_len=limit, too_long=message, control=message,
+                  wrong_type=f"{label} must be a string")
 
 
-def parse_config(data: Mapping, *, kind: str, known_fields: set, catalog: dict, existing: dict | None,
-                 from_form: bool = False) -> dict:
-    """Common part of device and tag bodies. existing=None creates (name and display name required)."""
-    errors: list[FieldError] = []
+def _common(v: Validation, kind: str, known: set, catalog: dict, existing: dict | None) -> dict:
+    """The part of device and tag bodies they share. existing=None creates (name and display name required)."""
     creating = existing is None
     values: dict = {}
-    for key in data:
-        if key not in known_fields | {"name", "display_name", "modules", "csrf_token"}:
-            errors.append(FieldError(key, f"unknown field '{key}'"))
-    name = _text_field(data, "name", errors, creating, f"the {kind} identifier", 63)
+    v.unknown(known | {"name", "display_name", "modules", "csrf_token"})
+    name = _text_field(v, "name", creating, f"the {kind} identifier", 63)
     if name is not None:
         if not creating and name != existing["name"]:
-            errors.append(FieldError("name", f"the {kind} identifier cannot be changed; duplicate the {kind} instead"))
+            v.error("name", f"the {kind} identifier cannot be changed; duplicate the {kind} instead")
         elif creating:
             problem = check_name(name, f"{kind} identifier", "because it becomes a Nix attribute name")
             if problem:
-                errors.append(FieldError("name", problem))
+                v.error("name", problem)
             values["name"] = name
-    display_name = _text_field(data, "display_name", errors, creating, "a display name")
+    display_name = _text_field(v, "display_name", creating, "a display name")
     if display_name is not None:
         values["display_name"] = display_name
-    if "modules" in data:
-        values["modules"] = check_modules(data["modules"], (existing or {}).get("modules", []), catalog, errors,
-                                          from_form=from_form)
-    if kind == "device":
-        if "target" in data or creating:
-            target = data.get("target", "local")
-            problem = check_target(target)
-            if problem:
-                errors.append(FieldError("target", problem))
-            else:
-                values["target"] = target
-        if "tags" in data:
-            tags = data["tags"]
-            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-                errors.append(FieldError("tags", "tags must be a list of tag identifiers"))
-            else:
-                values["tags"] = list(dict.fromkeys(tags))
-    if kind == "tag" and ("priority" in data or creating):
-        priority = data.get("priority", 90)
-        if from_form and isinstance(priority, str):
-            priority = int(priority) if priority.strip().lstrip("-").isdigit() else priority
-        if not isinstance(priority, int) or isinstance(priority, bool) or not MIN_PRIORITY <= priority <= MAX_PRIORITY:
-            errors.append(FieldError("priority", f"the priority must be a whole number from {MIN_PRIORITY} to "
-                                                 f"{MAX_PRIORITY} (lower wins; devices use 80)"))
+    modules = check_modules(v, (existing or {}).get("modules", []), catalog) if v.has("modules") else None
+    if modules is not None:
+        values["modules"] = modules
+    return values
+
+
+def parse_device(data, *, catalog: dict, existing: dict | None) -> dict:
+    """A device body or form: name, display_name, target, tags, modules. Raises InputError with every error."""
+    v = Validation.of(data)
+    values = _common(v, "device", {"target", "tags"}, catalog, existing)
+    if v.has("target") or existing is None:
+        target = v.raw("target", "local")
+        problem = check_target(target)
+        if problem:
+            v.error("target", problem)
         else:
-            values["priority"] = priority
-    if errors:
-        raise InputError(errors)
+            values["target"] = target
+    tags = v.list("tags", message="tags must be a list of tag identifiers")
+    if tags is not None:
+        values["tags"] = tags
+    v.raise_if_errors()
+    return values
+
+
+def parse_tag(data, *, catalog: dict, existing: dict | None) -> dict:
+    """A tag body or form: name, display_name, priority, modules. Raises InputError with every error."""
+    v = Validation.of(data)
+    values = _common(v, "tag", {"priority"}, catalog, existing)
+    priority = v.integer("priority", min=MIN_PRIORITY, max=MAX_PRIORITY, default=90 if existing is None else None,
+                         message=f"the priority must be a whole number from {MIN_PRIORITY} to {MAX_PRIORITY} "
+                                 "(lower wins; devices use 80)")
+    if priority is not None:
+        values["priority"] = priority
+    v.raise_if_errors()
     return values

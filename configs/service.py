@@ -4,13 +4,11 @@ from __future__ import annotations
 from peewee import IntegrityError
 
 from configs.catalog import available_modules
-from configs.inputs import parse_config
+from configs.inputs import parse_device, parse_tag
 from errors import FieldError, InputError, NotFound
 from models import Device, DeviceTag, Tag, database
 
 DEVICE_PRIORITY = 80
-DEVICE_FIELDS = {"target", "tags"}
-TAG_FIELDS = {"priority"}
 
 
 def get_device(name: str) -> Device:
@@ -47,9 +45,9 @@ def _conflict(kind: str, name: str) -> InputError:
     return InputError([FieldError("name", f"a {kind} named '{name}' already exists", "conflict")], status=409)
 
 
-def save_device(data, existing: Device | None = None, *, from_form: bool = False) -> Device:
-    values = parse_config(data, kind="device", known_fields=DEVICE_FIELDS, catalog=available_modules(),
-                          existing=_as_dict(existing) if existing else None, from_form=from_form)
+def save_device(data, existing: Device | None = None) -> Device:
+    """``data``: a JSON body, a submitted form or a Validation (see validation.py)."""
+    values = parse_device(data, catalog=available_modules(), existing=_as_dict(existing) if existing else None)
     tags = _resolve_tags(values.pop("tags")) if "tags" in values else None
     try:
         with database.atomic():
@@ -69,9 +67,8 @@ def save_device(data, existing: Device | None = None, *, from_form: bool = False
     return device
 
 
-def save_tag(data, existing: Tag | None = None, *, from_form: bool = False) -> Tag:
-    values = parse_config(data, kind="tag", known_fields=TAG_FIELDS, catalog=available_modules(),
-                          existing=_as_dict(existing) if existing else None, from_form=from_form)
+def save_tag(data, existing: Tag | None = None) -> Tag:
+    values = parse_tag(data, catalog=available_modules(), existing=_as_dict(existing) if existing else None)
     try:
         with database.atomic():
             if existing is None:

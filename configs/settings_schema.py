@@ -10,94 +10,68 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from errors import FieldError
+from validation import Validation
 
 TEXT_TYPES = {"string", "path", "textarea", "textarea-code", "package"}
 PACKAGE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_'+-]*(\.[A-Za-z_][A-Za-z0-9_'+-]*)*$")
-TRUE_WORDS = {"true", "on", "1", "yes"}
-FALSE_WORDS = {"false", "off", "0", "no", ""}
 MAX_TEXT = 100_000
+ROW_MESSAGE = "settings must be an object of setting names to values"
 
 
-def _check_scalar(entry: dict, value: Any, field: str, from_form: bool):
-    """Returns (clean value or None for unset, error message or None)."""
+def _text_problem(kind: str, label: str, value: str) -> str | None:
+    if len(value) > MAX_TEXT or "\0" in value:
+        return f"{label} is too long or contains a NUL character"
+    if kind == "package" and not PACKAGE_PATTERN.match(value.strip()):
+        return f"{label} must be a package attribute name such as htop or python3Packages.flask"
+    if kind == "path" and not value.startswith("/"):
+        return f"{label} must be an absolute path starting with /"
+    return None
+
+
+def _check_value(entry: dict, v: Validation, name: str) -> Any:
+    """The clean value of one setting (None: unset or invalid, the error recorded in ``v``)."""
     kind = entry.get("type")
     label = entry.get("display_name") or entry["name"]
-    if from_form and isinstance(value, str) and value == "" and kind not in ("bool",):
-        return None, None
     if kind == "bool":
-        if from_form and isinstance(value, str):
-            word = value.strip().lower()
-            if word in TRUE_WORDS:
-                return True, None
-            if word in FALSE_WORDS:
-                return False, None
-        if isinstance(value, bool):
-            return value, None
-        return None, f"{label} must be true or false"
+        return v.boolean(name, message=f"{label} must be true or false")
     if kind == "int":
-        if from_form and isinstance(value, str):
-            try:
-                value = int(value.strip())
-            except ValueError:
-                return None, f"{label} must be a whole number"
-        if isinstance(value, int) and not isinstance(value, bool):
-            if abs(value) >= 2 ** 63:
-                return None, f"{label} is too large"
-            return value, None
-        return None, f"{label} must be a whole number"
+        return v.integer(name, message=f"{label} must be a whole number", min=1 - 2 ** 63, max=2 ** 63 - 1,
+                         out_of_range=f"{label} is too large")
     if kind in TEXT_TYPES:
-        if not isinstance(value, str):
-            return None, f"{label} must be text"
-        if len(value) > MAX_TEXT or "\0" in value:
-            return None, f"{label} is too long or contains a NUL character"
-        if kind == "package" and not PACKAGE_PATTERN.match(value.strip()):
-            return None, f"{label} must be a package attribute name such as htop or python3Packages.flask"
-        if kind == "path" and not value.startswith("/"):
-            return None, f"{label} must be an absolute path starting with /"
-        return (value.strip() if kind == "package" else value), None
+        value = v.text(name, strip=False, wrong_type=f"{label} must be text")
+        problem = _text_problem(kind, label, value) if value is not None else None
+        if problem:
+            v.error(name, problem)
+            return None
+        return value.strip() if kind == "package" and value is not None else value
     if kind == "select-one":
-        options = [o["value"] for o in entry.get("options", [])]
-        for option in options:
-            if value == option or (from_form and isinstance(value, str) and value == str(option)):
-                return option, None
-        shown = ", ".join(str(o) for o in options)
-        return None, f"{label} must be one of: {shown}"
+        return v.choice(name, [o["value"] for o in entry.get("options", [])],
+                        message=f"{label} must be one of: {', '.join(str(o['value']) for o in entry.get('options', []))}")
+    if kind == "list":
+        rows = v.objects(name, message=f"{label} must be a list", item_message=ROW_MESSAGE)
+        return None if rows is None else [check_settings(entry.get("settings", []), row, require_all=True)
+                                          if row is not None else {} for row in rows]
     # Types this controller does not edit (secret, artifact, ...): kept as given if plain JSON.
-    return value, None
+    return v.raw(name)
 
 
-def check_settings(schema: list[dict], values: Any, field: str, errors: list[FieldError], *,
-                   from_form: bool = False, require_all: bool = False) -> dict:
-    """Validate `values` (a dict) against `schema`; append errors naming `field`.<setting> and return clean values."""
-    if not isinstance(values, dict):
-        errors.append(FieldError(field, "settings must be an object of setting names to values"))
-        return {}
+def check_settings(schema: list[dict], v: Validation, *, require_all: bool = False) -> dict:
+    """Validate the settings object ``v`` against ``schema``: errors name ``<path>.<setting>``; returns the clean
+    values (a value left empty in a settings form is unset)."""
     by_name = {entry["name"]: entry for entry in schema}
     clean: dict = {}
-    for name, value in values.items():
-        path = f"{field}.{name}"
+    for name in v.names():
         entry = by_name.get(name)
         if entry is None:
-            errors.append(FieldError(path, f"unknown setting '{name}'"))
+            v.unknown_field(name, f"unknown setting '{name}'")
             continue
-        if value is None:
+        if not v.has(name) or v.raw(name, "") is None:
             continue
-        if entry.get("type") == "list":
-            if not isinstance(value, list):
-                errors.append(FieldError(path, f"{entry.get('display_name') or name} must be a list"))
-                continue
-            clean[name] = [check_settings(entry.get("settings", []), item, f"{path}[{i}]", errors,
-                                          from_form=from_form, require_all=True) for i, item in enumerate(value)]
-            continue
-        result, problem = _check_scalar(entry, value, path, from_form)
-        if problem:
-            errors.append(FieldError(path, problem))
-        elif result is not None:
+        result = _check_value(entry, v, name)
+        if result is not None:
             clean[name] = result
     if require_all:
         for entry in schema:
             if entry["name"] not in clean and entry.get("default") is None and entry.get("type") not in ("bool", "list"):
-                errors.append(FieldError(f"{field}.{entry['name']}",
-                                         f"{entry.get('display_name') or entry['name']} is required", "required"))
+                v.error(entry["name"], f"{entry.get('display_name') or entry['name']} is required", "required")
     return clean

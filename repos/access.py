@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from errors import FieldError, InputError
 from models import Repository, RepositoryAccess, utcnow
 from repos import known_hosts, ssh_keys, vault
 from repos.urls import RemoteSpec, parse_remote_url
+from validation import Validation
 
 NONE, HTTPS_TOKEN, DEPLOY_KEY, HOST_KEY = "none", "https-token", "ssh-deploy-key", "host-ssh-key"
 KINDS = (NONE, HTTPS_TOKEN, DEPLOY_KEY, HOST_KEY)
@@ -46,65 +46,39 @@ class Credentials:
     public_key: str | None = None
 
 
-def _clean_text(value, name: str, limit: int, errors: list[FieldError]) -> str | None:
-    if value is None:
+def _clean_text(a: Validation, name: str, limit: int) -> str | None:
+    value = a.text(name, max_len=limit, too_long=f"the {name} is longer than {limit} characters",
+                   control=f"the {name} contains control characters")
+    if value is not None and name == "username" and ":" in value:
+        a.error("username", "the user name must not contain ':'")
         return None
-    if not isinstance(value, str):
-        errors.append(FieldError(f"access.{name}", f"access.{name} must be a string"))
-        return None
-    value = value.strip()
-    if len(value) > limit:
-        errors.append(FieldError(f"access.{name}", f"the {name} is longer than {limit} characters"))
-    elif any(ord(c) < 32 or ord(c) == 127 for c in value):
-        errors.append(FieldError(f"access.{name}", f"the {name} contains control characters"))
-    elif name == "username" and ":" in value:
-        errors.append(FieldError("access.username", "the user name must not contain ':'"))
-    else:
-        return value or None
-    return None
+    return value or None
 
 
-def parse_access(data: Mapping, spec: RemoteSpec | None, errors: list[FieldError]) -> AccessInput | None:
-    """The access of a body (``access: {kind, username?, token?}``), merged with credentials in the URL."""
-    raw = data.get("access")
+def parse_access(v: Validation, spec: RemoteSpec | None) -> AccessInput | None:
+    """The access of a body (``access: {kind, username?, token?}``; a form's access_kind, access_username,
+    access_token), merged with credentials in the URL. None: keep the saved access."""
+    a = v.nested("access", message="access must be an object: {kind, username?, token?}")
     access = None
-    if raw is not None:
-        if not isinstance(raw, Mapping):
-            errors.append(FieldError("access", "access must be an object: {kind, username?, token?}"))
+    if a is not None:
+        a.unknown(("kind", "username", "token"), lambda key: f"unknown access field '{key}'")
+        kind = a.choice("kind", KINDS, message=f"access.kind must be one of: {', '.join(KINDS)}", required=True)
+        if kind is None:
             return None
-        for key in raw:
-            if key not in ("kind", "username", "token"):
-                errors.append(FieldError(f"access.{key}", f"unknown access field '{key}'"))
-        kind = raw.get("kind")
-        if kind not in KINDS:
-            errors.append(FieldError("access.kind", f"access.kind must be one of: {', '.join(KINDS)}", "required"
-                                     if kind is None else "invalid"))
-            return None
-        username = _clean_text(raw.get("username"), "username", MAX_USERNAME, errors)
-        token = _clean_text(raw.get("token"), "token", MAX_TOKEN, errors)
+        a.panel(kind == HTTPS_TOKEN, "username", "token")
+        username = _clean_text(a, "username", MAX_USERNAME)
+        token = _clean_text(a, "token", MAX_TOKEN)
         if kind != HTTPS_TOKEN and (username or token):
-            errors.append(FieldError("access.kind", f"a user name or token only goes with access kind {HTTPS_TOKEN}"))
+            a.error("kind", f"a user name or token only goes with access kind {HTTPS_TOKEN}")
         access = AccessInput(kind, username, token)
     if spec is not None and spec.password:
         if access is None or (access.kind == NONE and not access.username):  # the URL's credentials win over none
             return AccessInput(HTTPS_TOKEN, spec.username, spec.password)
         if access.kind != HTTPS_TOKEN:
-            errors.append(FieldError("url", f"the URL contains a password but access is {access.kind}: "
-                                            "remove the credentials from the URL"))
+            v.error("url", f"the URL contains a password but access is {access.kind}: "
+                           "remove the credentials from the URL")
         elif access.token is None:
             access.token, access.username = spec.password, access.username or spec.username
-    return access
-
-
-def access_from_form(form: Mapping) -> dict | None:
-    """The ``access`` object of a page form (fields access_kind, access_username, access_token)."""
-    if "access_kind" not in form:
-        return None
-    access = {"kind": form.get("access_kind") or NONE}
-    if access["kind"] == HTTPS_TOKEN:
-        access["username"] = form.get("access_username", "")
-        if form.get("access_token"):
-            access["token"] = form["access_token"]
     return access
 
 
@@ -244,13 +218,3 @@ _URL_PASSWORD = re.compile(r"(//[^/@:\s'\"]*):[^/@\s'\"]*@")
 def redact_url(text: str) -> str:
     """``text`` with the password of any ``scheme://user:password@`` removed (the user name stays)."""
     return _URL_PASSWORD.sub(r"\1@", text)
-
-
-def without_secrets(form: dict) -> dict:
-    """A submitted form safe to show again: no token, no password inside the URL."""
-    safe = {k: v for k, v in form.items() if k != "access"}
-    if isinstance(safe.get("url"), str):
-        safe["url"] = redact_url(safe["url"])
-    if isinstance(form.get("access"), dict):
-        safe["access"] = {k: v for k, v in form["access"].items() if k != "token"}
-    return safe

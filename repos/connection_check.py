@@ -6,17 +6,17 @@ repository's first fetch records it.
 from __future__ import annotations
 
 import re
-from typing import Mapping
 
 from errors import FieldError, InputError
 from models import Repository
+from pipeline.fetch import RemoteRefs, ls_remote
 from repos.access import DEPLOY_KEY, access_row, check_kind_fits, credentials_for_input
 from repos.connect import REASONS, ConnectionFailed, connection
-from pipeline.fetch import RemoteRefs, ls_remote
 from repos.inputs import RepositoryInput
 from repos.transport import FetchError
 from repos.urls import RemoteSpec, parse_remote_url
 from repos.vault import SecretUnavailable
+from validation import Validation
 
 FIELDS = ("url", "ref", "access")  # what a test may take from the request; other fields are ignored
 _HEX40 = re.compile(r"[0-9a-f]{40}")
@@ -65,12 +65,12 @@ def check_connection(spec: RemoteSpec, ref: str | None, creds, settings) -> dict
             "message": f"Connected: {resolved} is at {commit[:12]}{note}; the remote lists {len(refs)} refs."}
 
 
-def _parse(data: Mapping, settings) -> RepositoryInput:
-    return RepositoryInput.parse({k: v for k, v in data.items() if k in FIELDS},
-                                 allow_local=settings.allow_local_repositories, partial=True)
+def _parse(data, settings) -> RepositoryInput:
+    return RepositoryInput.parse(Validation.of(data).only(*FIELDS), allow_local=settings.allow_local_repositories,
+                                 partial=True)
 
 
-def check_repository(repo: Repository, data: Mapping, settings) -> dict:
+def check_repository(repo: Repository, data, settings) -> dict:
     """Test ``repo`` with its saved URL, ref and access, each overridden by what ``data`` holds."""
     values = _parse(data, settings)
     spec = values.spec or parse_remote_url(repo.url, allow_local=settings.allow_local_repositories)
@@ -86,7 +86,7 @@ def check_repository(repo: Repository, data: Mapping, settings) -> dict:
     return check_connection(spec, ref, creds, settings)
 
 
-def check_new(data: Mapping, settings) -> dict:
+def check_new(data, settings) -> dict:
     """Test a repository that is not saved yet (no deploy key exists for it)."""
     values = _parse(data, settings)
     if values.spec is None:

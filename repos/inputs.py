@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping
 
-from errors import FieldError, InputError
-from repos.access import AccessInput, parse_access, redact_url
+from repos.access import HTTPS_TOKEN, AccessInput, parse_access, redact_url
 from repos.urls import RemoteSpec, UrlError, parse_remote_url, validate_ref
 from thymis_controller.nix.text import KEYWORDS, NAME_PATTERN
+from validation import Validation
 
 RESERVED_NAMES = {"self", "nixpkgs"}
 MAX_DISPLAY_NAME = 100
@@ -32,15 +31,6 @@ def check_name(name: str, what: str = "input name",
     return None
 
 
-def _text(data: Mapping, key: str) -> str | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InputError([FieldError(key, f"{key} must be a string")])
-    return value.strip()
-
-
 @dataclass
 class RepositoryInput:
     display_name: str | None = None
@@ -51,56 +41,50 @@ class RepositoryInput:
     access: AccessInput | None = None  # None: keep the saved access (and no credentials in the URL)
 
     @classmethod
-    def parse(cls, data: Mapping, *, allow_local: bool, partial: bool = False) -> "RepositoryInput":
-        """partial=True is an edit: only the fields present are checked and changed."""
-        errors: list[FieldError] = []
+    def parse(cls, data, *, allow_local: bool, partial: bool = False) -> RepositoryInput:
+        """``data``: a JSON body, a submitted form or a Validation. partial=True is an edit: only the fields
+        present are checked and changed. Raises InputError with every error."""
+        v = Validation.of(data)
         result = cls()
-        known = {"display_name", "url", "name", "ref", "access", "csrf_token"}
-        for key in data:
-            if key not in known:
-                errors.append(FieldError(key, f"unknown field '{key}'"))
+        v.unknown({"display_name", "url", "name", "ref", "access", "csrf_token"})
 
-        display_name = _text(data, "display_name")
-        if display_name is None or display_name == "":
-            if not partial or display_name == "":
-                errors.append(FieldError("display_name", "a display name is required", "required"))
-        elif len(display_name) > MAX_DISPLAY_NAME:
-            errors.append(FieldError("display_name", f"the display name is longer than {MAX_DISPLAY_NAME} characters"))
-        elif any(ord(c) < 32 for c in display_name):
-            errors.append(FieldError("display_name", "the display name contains control characters"))
-        else:
+        display_name = v.text("display_name", required=None if partial else "a display name is required",
+                              max_len=MAX_DISPLAY_NAME,
+                              too_long=f"the display name is longer than {MAX_DISPLAY_NAME} characters",
+                              control="the display name contains control characters")
+        if display_name == "":
+            v.error("display_name", "a display name is required", "required")
+        elif display_name is not None:
             result.display_name = display_name
 
-        url = _text(data, "url")
-        if url is None or url == "":
-            if not partial or url == "":
-                errors.append(FieldError("url", "a repository URL is required", "required"))
-        else:
+        url = v.text("url", required=None if partial else "a repository URL is required")
+        if url == "":
+            v.error("url", "a repository URL is required", "required")
+        elif url is not None:
             try:
                 result.spec = parse_remote_url(url, allow_local=allow_local)
             except UrlError as exc:
-                errors.append(FieldError("url", redact_url(str(exc))))
-        result.access = parse_access(data, result.spec, errors)
+                v.error("url", redact_url(str(exc)))
+        result.access = parse_access(v, result.spec)
 
-        name = _text(data, "name")
+        name = v.text("name")
         if name:
             problem = check_name(name)
             if problem:
-                errors.append(FieldError("name", problem))
+                v.error("name", problem)
             else:
                 result.name = name
 
-        if "ref" in data:
+        if v.has("ref"):
             result.ref_given = True
-            ref = _text(data, "ref")
+            ref = v.text("ref")
             if ref:
                 try:
                     result.ref = validate_ref(ref)
                 except ValueError as exc:
-                    errors.append(FieldError("ref", str(exc)))
+                    v.error("ref", str(exc))
 
-        if errors:
-            raise InputError(errors)
+        v.raise_if_errors()
         return result
 
     def effective_ref(self) -> str | None:
@@ -110,3 +94,17 @@ class RepositoryInput:
         if self.spec is not None:
             return self.spec.rev or self.spec.ref
         return None
+
+
+def shown_again(data) -> dict:
+    """A submitted repository form (or body) in body shape, safe to show again: no token, no URL password."""
+    v = Validation.of(data)
+    shown = {key: v.raw(key) for key in ("display_name", "url", "name", "ref") if v.has(key)}
+    if isinstance(shown.get("url"), str):
+        shown["url"] = redact_url(shown["url"])
+    access = v.nested("access")
+    if access is not None:
+        kind = access.raw("kind")
+        access.panel(kind == HTTPS_TOKEN, "username")
+        shown["access"] = {key: access.raw(key) for key in ("kind", "username") if access.has(key)}
+    return shown

@@ -5,12 +5,13 @@ import shutil
 
 from peewee import IntegrityError
 
+from errors import FieldError, InputError, NotFound
 from jobs import JobConflict, active_job_for, enqueue
 from models import CommitValidation, Repository, database, isoformat
-from errors import FieldError, InputError, NotFound
 from repos.access import access_json, save_access
 from repos.inputs import RepositoryInput, derive_name
 from repos.urls import parse_remote_url
+from validation import Validation
 
 FETCH_JOB = "fetch"
 
@@ -54,11 +55,11 @@ def create_repository(data, settings):
 
 def update_repository(repo: Repository, data, settings):
     """Edit display name, URL, ref or access (the input name is fixed). Returns (repository, job or None)."""
-    if "name" in data and (data.get("name") or "") not in ("", repo.name):
+    v = Validation.of(data)
+    if v.has("name") and (v.raw("name") or "") not in ("", repo.name):
         raise InputError([FieldError("name", "the input name cannot be changed; add the repository again "
                                              "under the new name instead")])
-    values = RepositoryInput.parse({k: v for k, v in data.items() if k != "name"},
-                                   allow_local=settings.allow_local_repositories, partial=True)
+    values = RepositoryInput.parse(v.without("name"), allow_local=settings.allow_local_repositories, partial=True)
     previous = parse_remote_url(repo.url, allow_local=True)
     refetch = False
     with database.atomic():
@@ -127,5 +128,14 @@ def repository_json(repo: Repository) -> dict:
     }
 
 
-__all__ = ["NotFound", "JobConflict", "InputError", "get_repository", "create_repository", "update_repository",
-           "refresh_repository", "delete_repository", "repository_json"]
+__all__ = [
+    "InputError",
+    "JobConflict",
+    "NotFound",
+    "create_repository",
+    "delete_repository",
+    "get_repository",
+    "refresh_repository",
+    "repository_json",
+    "update_repository",
+]

@@ -1,9 +1,10 @@
 """Settings are checked against the module's declared schema, with errors naming the setting's path."""
 import pytest
-
-from configs.forms import change_rows, read_settings
-from configs.settings_schema import check_settings
 from werkzeug.datastructures import MultiDict
+
+from configs.forms import change_rows, read_settings, settings_source
+from configs.settings_schema import check_settings
+from validation import Validation
 
 SCHEMA = [
     {"name": "enabled", "display_name": "Enabled", "type": "bool", "default": False},
@@ -21,9 +22,11 @@ SCHEMA = [
 
 
 def check(values, from_form=False):
-    errors = []
-    clean = check_settings(SCHEMA, values, "modules[0].settings", errors, from_form=from_form)
-    return clean, {e.field: e.message for e in errors}
+    """``values`` as a JSON object, or (from_form) as the generated settings form would send them."""
+    source = settings_source(MultiDict({f"s.{k}": v for k, v in values.items()})) if from_form else values
+    v = Validation(source, "modules[0].settings")
+    clean = check_settings(SCHEMA, v)
+    return clean, {e.field: e.message for e in v.errors}
 
 
 def test_valid_values_of_every_type_are_kept():

@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from errors import InputError
 from repos import access, connection_check, known_hosts, ssh_keys
 from repos import repositories as service
+from repos.inputs import shown_again
 from repos.urls import UrlError, parse_remote_url
 from views.rendering import settings
 
@@ -39,25 +40,16 @@ def _helpers():
     return {"access_view": access_view}
 
 
-def _test_input() -> dict:
-    data = {key: request.form[key] for key in ("url", "ref") if key in request.form}
-    chosen = access.access_from_form(request.form)
-    if chosen is not None:
-        data["access"] = chosen
-    return data
-
-
 @blueprint.post("/repositories/<name>/test-connection")
 def test_connection(name: str):
     repo = service.get_repository(name)
-    data = _test_input()
     try:
-        result = connection_check.check_repository(repo, data, settings())
+        result = connection_check.check_repository(repo, request.form, settings())
     except InputError as exc:
         result = {"ok": False, "reason": "invalid input", "message": access.redact_url(exc.first.message)}
     if request.headers.get("HX-Request"):
         return render_template("_connection_result.html", result=result)
-    form = access.without_secrets({"display_name": request.form.get("display_name", repo.display_name), **data})
+    form = {"display_name": repo.display_name, **shown_again(request.form)}
     return render_template("repository_edit.html", repo=repo, form=form, error=None, result=result)
 
 

@@ -6,10 +6,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from configs import service
 from configs.catalog import available_modules, grouped
 from configs.effective import effective_configuration
-from configs.forms import change_rows, read_settings
-from errors import InputError
+from configs.forms import change_rows, read_settings, settings_source
 from deploy import service as deploy_service
 from deploy.jobs import DEPLOY_TAG, DEVICE_JOB_KINDS
+from errors import InputError
 from models import Device, Job, Tag
 
 blueprint = Blueprint("configs", __name__)
@@ -24,14 +24,6 @@ KIND_PATH = "/<any(devices, tags):kinds>"
 
 def _kind(kinds: str) -> dict:
     return {**KINDS[kinds], "kinds": kinds}
-
-
-def _basic_form(kind: dict) -> dict:
-    data = {key: request.form.get(key, "") for key in ("name", "display_name", "target", "priority")
-            if key in request.form}
-    if kind["kind"] == "device" and "tags-present" in request.form:
-        data["tags"] = request.form.getlist("tags")
-    return data
 
 
 def _list_page(kind: dict, form=None, error=None, status=200):
@@ -74,11 +66,10 @@ def index(kinds):
 @blueprint.post(KIND_PATH)
 def create(kinds):
     kind = _kind(kinds)
-    form = _basic_form(kind)
     try:
-        row = kind["save"](form, from_form=True)
+        row = kind["save"](request.form)
     except InputError as exc:
-        return _list_page(kind, form, exc, exc.status)
+        return _list_page(kind, request.form, exc, exc.status)
     flash(f"Created {row.display_name}.")
     return redirect(url_for("configs.detail", kinds=kinds, name=row.name))
 
@@ -93,11 +84,10 @@ def detail(kinds, name):
 def update(kinds, name):
     kind = _kind(kinds)
     row = kind["get"](name)
-    form = _basic_form(kind)
     try:
-        kind["save"](form, row, from_form=True)
+        kind["save"](request.form, row)
     except InputError as exc:
-        return _detail_page(kind, kind["get"](name), form, exc, exc.status)
+        return _detail_page(kind, kind["get"](name), request.form, exc, exc.status)
     flash("Saved.")
     return redirect(url_for("configs.detail", kinds=kinds, name=name))
 
@@ -143,10 +133,10 @@ def module_settings(kinds, name, module_type):
     if action.startswith(("add-row:", "remove-row:")):
         card = _card(kind, row, module, catalog, values=change_rows(values, described["settings"], action))
         return _card_response(kind, row, card, htmx)
-    modules = [{"type": m["type"], "settings": values if m["type"] == module_type else m["settings"]}
-               for m in row.modules]
+    modules = [{"type": m["type"], "settings": settings_source(request.form) if m["type"] == module_type
+                else m["settings"]} for m in row.modules]
     try:
-        kind["save"]({"modules": modules}, row, from_form=True)
+        kind["save"]({"modules": modules}, row)
     except InputError as exc:
         return _card_response(kind, row, _card(kind, row, module, catalog, values=values, error=exc), htmx,
                               exc.status)

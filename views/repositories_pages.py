@@ -3,16 +3,20 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from deploy.compose import (
+    choose_thymis,
+    thymis_candidates,
+    thymis_choice,
+    thymis_conflict,
+)
+from errors import InputError
 from jobs import active_job_for
 from models import Repository
 from repos import repositories as service
-from errors import InputError
-from deploy.compose import choose_thymis, thymis_candidates, thymis_choice, thymis_conflict
-from repos.access import access_from_form, without_secrets
+from repos.inputs import shown_again
 from views.rendering import page_or_partial, settings
 
 blueprint = Blueprint("repositories", __name__, url_prefix="/repositories")
-FORM_FIELDS = ("display_name", "url", "name", "ref")
 
 
 def _row(repo: Repository) -> dict:
@@ -22,12 +26,6 @@ def _row(repo: Repository) -> dict:
 
 def _rows():
     return [_row(repo) for repo in Repository.select().order_by(Repository.display_name)]
-
-
-def _form_data() -> dict:
-    data = {key: request.form.get(key, "") for key in FORM_FIELDS if key in request.form}
-    access = access_from_form(request.form)  # access_kind, access_username, access_token -> {"access": {...}}
-    return {**data, "access": access} if access else data
 
 
 def _section(form=None, error: InputError | None = None, status: int = 200, message: str | None = None):
@@ -45,11 +43,10 @@ def index():
 
 @blueprint.post("")
 def add():
-    form = _form_data()
     try:
-        repo, _job = service.create_repository(form, settings())
+        repo, _job = service.create_repository(request.form, settings())
     except InputError as exc:
-        return _section(form=without_secrets(form), error=exc, status=exc.status)
+        return _section(form=shown_again(request.form), error=exc, status=exc.status)
     message = f"Added {repo.display_name}; fetching it now."
     if request.headers.get("HX-Request"):
         return _section(message=message)
@@ -71,12 +68,11 @@ def edit(name: str):
     if request.method == "GET":
         return render_template("repository_edit.html", repo=repo, form={"display_name": repo.display_name,
                                "url": repo.url, "ref": repo.ref or ""}, error=None)
-    form = _form_data()
-    form.pop("name", None)
     try:
-        service.update_repository(repo, form, settings())
+        service.update_repository(repo, request.form, settings())
     except InputError as exc:
-        return render_template("repository_edit.html", repo=repo, form=without_secrets(form), error=exc), exc.status
+        return render_template("repository_edit.html", repo=repo, form=shown_again(request.form),
+                               error=exc), exc.status
     flash(f"Saved {repo.display_name}.")
     return redirect(url_for("repositories.index"))
 

@@ -38,8 +38,7 @@ class Source:
 
     def restricted(self, keep: Iterable[str] | None = None, hide: Iterable[str] = ()) -> Source:
         copy = self._copy()
-        copy.keep = (set(keep) if self.keep is None else self.keep & set(keep)) if keep is not None else self.keep
-        copy.hide = self.hide | set(hide)
+        copy.keep, copy.hide = self.keep if keep is None else set(keep) & (self.keep or set(keep)), self.hide | set(hide)
         return copy
 
 
@@ -106,7 +105,6 @@ class FormSource(Source):
 
     def _key(self, name: str) -> str:
         return self.prefix + name
-
     def keys(self) -> list[str]:
         names: dict[str, None] = {}
         for key in self.data:
@@ -188,12 +186,9 @@ class Validation:
         """``data`` itself when it is a Validation already, else a Validation over it."""
         return data if isinstance(data, Validation) else cls(data)
 
-    # -- structure ---------------------------------------------------------------------------------------
     def field(self, name: str) -> str:
         """The full path of ``name``: ``modules[0].settings.port``; "" is this object itself."""
-        if not name:
-            return self.path
-        return f"{self.path}.{name}" if self.path else name
+        return (f"{self.path}.{name}" if self.path else name) if name else self.path
 
     def _sub(self, source: Source, path: str) -> Validation:
         return Validation(source, path, self.errors)
@@ -225,7 +220,6 @@ class Validation:
         value = self.source.get(name)
         return default if value is MISSING else value
 
-    # -- errors ------------------------------------------------------------------------------------------
     def error(self, name: str, message: str, code: str = "invalid") -> None:
         self.errors.append(FieldError(self.field(name), message, code))
 
@@ -251,7 +245,6 @@ class Validation:
         if self.errors:
             raise InputError(list(self.errors), status)
 
-    # -- typed getters: each returns None when the value is absent or invalid (and records the error) ----
     def text(self, name: str, *, required: str | None = None, max_len: int | None = None,
              too_long: str | None = None, control: str | None = None, strip: bool = True,
              wrong_type: str | None = None) -> str | None:

@@ -38,7 +38,8 @@ class Source:
 
     def restricted(self, keep: Iterable[str] | None = None, hide: Iterable[str] = ()) -> Source:
         copy = self._copy()
-        copy.keep, copy.hide = self.keep if keep is None else set(keep) & (self.keep or set(keep)), self.hide | set(hide)
+        copy.keep = self.keep if keep is None else set(keep) & (self.keep or set(keep))
+        copy.hide = self.hide | set(hide)
         return copy
 
 
@@ -212,7 +213,8 @@ class Validation:
                 or self.source.child(name) is not None)
 
     def names(self) -> list[str]:
-        """The fields sent, in order (a form: the first part of each field name under this object's prefix)."""
+        """The fields sent, in order. A form: the first part of each field name under this object's prefix,
+        which is exact where the separator cannot occur in a name (``.`` in settings forms)."""
         return self.source.keys()
 
     def raw(self, name: str, default: Any = None) -> Any:

@@ -45,8 +45,8 @@ def _check_value(entry: dict, v: Validation, name: str) -> Any:
             return None
         return value.strip() if kind == "package" and value is not None else value
     if kind == "select-one":
-        return v.choice(name, [o["value"] for o in entry.get("options", [])],
-                        message=f"{label} must be one of: {', '.join(str(o['value']) for o in entry.get('options', []))}")
+        options = [o["value"] for o in entry.get("options", [])]
+        return v.choice(name, options, message=f"{label} must be one of: {', '.join(str(o) for o in options)}")
     if kind == "list":
         rows = v.objects(name, message=f"{label} must be a list", item_message=ROW_MESSAGE)
         return None if rows is None else [check_settings(entry.get("settings", []), row, require_all=True)

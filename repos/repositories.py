@@ -5,9 +5,9 @@ import shutil
 
 from peewee import IntegrityError
 
-from errors import FieldError, InputError, NotFound
 from jobs import JobConflict, active_job_for, enqueue
 from models import CommitValidation, Repository, database, isoformat
+from errors import FieldError, InputError, NotFound
 from repos.access import access_json, save_access
 from repos.inputs import RepositoryInput, derive_name
 from repos.urls import parse_remote_url
@@ -128,14 +128,5 @@ def repository_json(repo: Repository) -> dict:
     }
 
 
-__all__ = [
-    "InputError",
-    "JobConflict",
-    "NotFound",
-    "create_repository",
-    "delete_repository",
-    "get_repository",
-    "refresh_repository",
-    "repository_json",
-    "update_repository",
-]
+__all__ = ["NotFound", "JobConflict", "InputError", "get_repository", "create_repository", "update_repository",
+           "refresh_repository", "delete_repository", "repository_json"]

@@ -21,9 +21,9 @@ SCHEMA = [
 ]
 
 
-def check(values, from_form=False):
-    """``values`` as a JSON object, or (from_form) as the generated settings form would send them."""
-    source = settings_source(MultiDict({f"s.{k}": v for k, v in values.items()})) if from_form else values
+def check(values, as_form=False):
+    """``values`` as a JSON object, or (as_form) as the generated settings form would send them."""
+    source = settings_source(MultiDict({f"s.{k}": v for k, v in values.items()})) if as_form else values
     v = Validation(source, "modules[0].settings")
     clean = check_settings(SCHEMA, v)
     return clean, {e.field: e.message for e in v.errors}
@@ -58,11 +58,11 @@ def test_each_bad_value_is_named_with_its_path(values, field, message):
 
 
 def test_form_strings_are_converted_and_empty_means_unset():
-    clean, errors = check({"enabled": "true", "interval": "15", "greeting": "", "mode": "b"}, from_form=True)
+    clean, errors = check({"enabled": "true", "interval": "15", "greeting": "", "mode": "b"}, as_form=True)
     assert errors == {} and clean == {"enabled": True, "interval": 15, "mode": "b"}
-    _, errors = check({"interval": "fifteen"}, from_form=True)
+    _, errors = check({"interval": "fifteen"}, as_form=True)
     assert errors == {"modules[0].settings.interval": "Interval must be a whole number"}
-    _, errors = check({"interval": str(2 ** 64)}, from_form=True)
+    _, errors = check({"interval": str(2 ** 64)}, as_form=True)
     assert errors == {"modules[0].settings.interval": "Interval is too large"}
 
 

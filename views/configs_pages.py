@@ -7,9 +7,9 @@ from configs import service
 from configs.catalog import available_modules, grouped
 from configs.effective import effective_configuration
 from configs.forms import change_rows, read_settings, settings_source
+from errors import InputError
 from deploy import service as deploy_service
 from deploy.jobs import DEPLOY_TAG, DEVICE_JOB_KINDS
-from errors import InputError
 from models import Device, Job, Tag
 
 blueprint = Blueprint("configs", __name__)

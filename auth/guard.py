@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, g, jsonify, redirect, request, session, url_for
+from flask import abort, g, jsonify, redirect, session, url_for
+from htmx_flask import make_response, request
 
 from auth.tokens import token_owner
 
@@ -54,10 +55,14 @@ def check_request():
         return None
     if wants_json():
         return json_error(401, "unauthenticated", "log in or send 'Authorization: Bearer <token>'")
-    if request.headers.get("HX-Request"):
+    if request.htmx:  # read from HX-Request by htmx_flask
         # htmx would swap the login page into a fragment: ask it to load the page instead.
-        return "", 401, {"HX-Redirect": url_for("auth.login")}
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
+        response = make_response("", 401, redirect=url_for("auth.login"))
+    else:
+        response = redirect(url_for("auth.login",
+                                    next=request.full_path.rstrip("?") if request.method == "GET" else None))
+    response.vary.add("HX-Request")
+    return response
 
 
 def _check_csrf() -> None:

@@ -8,8 +8,22 @@ from auth import json_error, wants_json
 
 
 def register_views(app) -> None:
-    from views import (api_configs, api_deploy, api_errors, api_jobs, api_repositories, auth_views, cli, configs_pages, health,
-                       deploy_pages, jobs_pages, modules_pages, openapi, repositories_pages)
+    from views import (
+        api_configs,
+        api_deploy,
+        api_errors,
+        api_jobs,
+        api_repositories,
+        auth_views,
+        cli,
+        configs_pages,
+        deploy_pages,
+        health,
+        jobs_pages,
+        modules_pages,
+        openapi,
+        repositories_pages,
+    )
     for module in (auth_views, health, repositories_pages, jobs_pages, configs_pages, modules_pages, api_repositories,
                    api_jobs, api_configs, api_deploy, deploy_pages, openapi):
         app.register_blueprint(module.blueprint)
@@ -21,7 +35,6 @@ def register_views(app) -> None:
 
     @app.after_request
     def _headers(response):
-        response.vary.add("HX-Request")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -8,7 +8,7 @@ from repos import access, connection_check, known_hosts, ssh_keys
 from repos import repositories as service
 from repos.inputs import shown_again
 from repos.urls import UrlError, parse_remote_url
-from views.rendering import settings
+from views.rendering import page_or_partial, partial_or_redirect, settings
 
 blueprint = Blueprint("access_pages", __name__)
 
@@ -47,20 +47,18 @@ def test_connection(name: str):
         result = connection_check.check_repository(repo, request.form, settings())
     except InputError as exc:
         result = {"ok": False, "reason": "invalid input", "message": access.redact_url(exc.first.message)}
-    if request.headers.get("HX-Request"):
-        return render_template("_connection_result.html", result=result)
     form = {"display_name": repo.display_name, **shown_again(request.form)}
-    return render_template("repository_edit.html", repo=repo, form=form, error=None, result=result)
+    return page_or_partial("repository_edit.html", "_connection_result.html", repo=repo, form=form, error=None,
+                           result=result)
 
 
 @blueprint.post("/repositories/<name>/deploy-key")
 def deploy_key(name: str):
     repo = service.get_repository(name)
     access.regenerate_deploy_key(repo, settings())
-    if request.headers.get("HX-Request"):
-        return render_template("_deploy_key.html", repo=repo, view=access_view(repo))
-    flash("Generated a new deploy key: add its public key to the repository, then save with access SSH deploy key.")
-    return redirect(url_for("repositories.edit", name=name) + "#access")
+    return partial_or_redirect("_deploy_key.html", url_for("repositories.edit", name=name) + "#access",
+                               "Generated a new deploy key: add its public key to the repository, then save with "
+                               "access SSH deploy key.", repo=repo, view=access_view(repo))
 
 
 @blueprint.get("/known-hosts")
@@ -83,12 +81,12 @@ def add_known_hosts():
 def reset_known_host():
     host, port = request.args.get("host", ""), request.args.get("port", "22")
     known_hosts.reset_host(host, int(port) if port.isdigit() else 22, settings())
+    message = (f"Forgot the host key of {known_hosts.host_entry(host, int(port) if port.isdigit() else 22)}: "
+               "the next connection records the key the host presents.")
     repo_name = request.args.get("repository")
-    if repo_name and request.headers.get("HX-Request"):
+    if repo_name:  # the reset button of a repository's access panel
         repo = service.get_repository(repo_name)
-        return render_template("_host_keys.html", repo=repo, view=access_view(repo))
-    flash(f"Forgot the host key of {known_hosts.host_entry(host, int(port) if port.isdigit() else 22)}: "
-          "the next connection records the key the host presents.")
-    if repo_name:
-        return redirect(url_for("repositories.edit", name=repo_name) + "#access")
+        return partial_or_redirect("_host_keys.html", url_for("repositories.edit", name=repo_name) + "#access",
+                                   message, repo=repo, view=access_view(repo))
+    flash(message)
     return redirect(url_for("access_pages.known_hosts_page"))

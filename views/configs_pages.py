@@ -7,10 +7,11 @@ from configs import service
 from configs.catalog import available_modules, grouped
 from configs.effective import effective_configuration
 from configs.forms import change_rows, read_settings, settings_source
-from errors import InputError
 from deploy import service as deploy_service
 from deploy.jobs import DEPLOY_TAG, DEVICE_JOB_KINDS
+from errors import InputError
 from models import Device, Job, Tag
+from views.rendering import page_or_partial, partial_or_redirect
 
 blueprint = Blueprint("configs", __name__)
 KINDS = {
@@ -20,6 +21,7 @@ KINDS = {
              "delete": service.delete_tag, "model": Tag},
 }
 KIND_PATH = "/<any(devices, tags):kinds>"
+CHANGED = "config-changed"  # the event after which the effective configuration reloads itself
 
 
 def _kind(kinds: str) -> dict:
@@ -103,10 +105,8 @@ def add_module(kinds, name):
         flash(exc.first.message)
         return redirect(url_for("configs.detail", kinds=kinds, name=name))
     row = kind["get"](name)
-    if request.headers.get("HX-Request"):
-        card = _card(kind, row, row.modules[-1], available_modules())
-        return render_template("_module_card.html", card=card), 200, {"HX-Trigger": "config-changed"}
-    return redirect(url_for("configs.detail", kinds=kinds, name=name))
+    return partial_or_redirect("_module_card.html", url_for("configs.detail", kinds=kinds, name=name),
+                               trigger=CHANGED, card=_card(kind, row, row.modules[-1], available_modules()))
 
 
 @blueprint.post(KIND_PATH + "/<name>/modules/<module_type>")
@@ -119,40 +119,32 @@ def module_settings(kinds, name, module_type):
         abort(404, description=f"{name} does not use module {module_type}")
     catalog = available_modules()
     action = request.form.get("action", "save")
-    htmx = bool(request.headers.get("HX-Request"))
+    back = url_for("configs.detail", kinds=kinds, name=name)
     if action == "remove":
         kind["save"]({"modules": [m for m in row.modules if m["type"] != module_type]}, row)
-        if htmx:
-            return "", 200, {"HX-Trigger": "config-changed"}
-        flash(f"Removed module {module_type}.")
-        return redirect(url_for("configs.detail", kinds=kinds, name=name))
+        return partial_or_redirect(None, back, f"Removed module {module_type}.", trigger=CHANGED)
     described = catalog.get(module_type)
     if described is None:
         abort(409, description=f"module {module_type} is not available now; its settings are kept unchanged")
     values = read_settings(request.form, described["settings"])
     if action.startswith(("add-row:", "remove-row:")):
         card = _card(kind, row, module, catalog, values=change_rows(values, described["settings"], action))
-        return _card_response(kind, row, card, htmx)
+        return _card_response(kind, row, card)
     modules = [{"type": m["type"], "settings": settings_source(request.form) if m["type"] == module_type
                 else m["settings"]} for m in row.modules]
     try:
         kind["save"]({"modules": modules}, row)
     except InputError as exc:
-        return _card_response(kind, row, _card(kind, row, module, catalog, values=values, error=exc), htmx,
-                              exc.status)
-    if not htmx:
-        flash(f"Saved {described['display_name']}.")
-        return redirect(url_for("configs.detail", kinds=kinds, name=name))
+        return _card_response(kind, row, _card(kind, row, module, catalog, values=values, error=exc), exc.status)
     row = kind["get"](name)
     module = next(m for m in row.modules if m["type"] == module_type)
-    card = _card(kind, row, module, catalog, message="Saved.")
-    return render_template("_module_card.html", card=card), 200, {"HX-Trigger": "config-changed"}
+    return partial_or_redirect("_module_card.html", back, f"Saved {described['display_name']}.", trigger=CHANGED,
+                               card=_card(kind, row, module, catalog, message="Saved."))
 
 
-def _card_response(kind, row, card, htmx: bool, status: int = 200):
+def _card_response(kind, row, card, status: int = 200):
     """htmx swaps the card in place; without JavaScript the card is shown on a page of its own."""
-    template = "_module_card.html" if htmx else "module_settings.html"
-    return render_template(template, k=kind, row=row, card=card), status
+    return page_or_partial("module_settings.html", "_module_card.html", status, k=kind, row=row, card=card)
 
 
 @blueprint.get("/devices/<name>/effective")

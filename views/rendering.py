@@ -1,14 +1,50 @@
-"""Answering htmx and plain requests from the same view."""
+"""Answering htmx and plain requests from the same view: views branch on HX-Request only through these helpers.
+
+htmx_flask (initialised in app.py) reads the header into ``request.htmx``. A response that depends on it says so
+with ``Vary: HX-Request``, so a cache never hands a partial to a browser that asked for the page, or the reverse.
+(The one other reader is auth.guard: an htmx request without a session gets a 401 that tells htmx to go to /login.)
+"""
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import current_app, flash, redirect, render_template
+from htmx_flask import make_response, request
 
 
 def settings():
     return current_app.config["THYMIS"]
 
 
-def page_or_partial(page: str, partial: str, status: int = 200, **context):
-    """The full page for a normal request, the partial for htmx (which swaps it into the page)."""
-    template = partial if request.headers.get("HX-Request") else page
-    return render_template(template, **context), status
+def page_or_partial(page: str, partial: str | None, status: int = 200, /, *, trigger: str | None = None,
+                    **context):
+    """The full page for a normal request, the partial for htmx (which swaps it into the page).
+
+    ``partial=None`` answers htmx with an empty body (the swap removes the target); ``trigger`` names an event
+    htmx fires in the browser after an htmx answer (e.g. for other parts of the page to reload).
+    """
+    if request.htmx:
+        response = _partial(partial, status, trigger, context)
+    else:
+        response = make_response(render_template(page, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def partial_or_redirect(partial: str | None, url: str, message: str | None = None, /, *, trigger: str | None = None,
+                        **context):
+    """The partial for htmx; a plain form post is redirected to ``url`` (post/redirect/get) with ``message`` flashed.
+
+    htmx shows the outcome in the swapped partial, so the message is flashed only for the redirect.
+    """
+    if request.htmx:
+        response = _partial(partial, 200, trigger, context)
+    else:
+        if message:
+            flash(message)
+        response = redirect(url)
+    response.vary.add("HX-Request")
+    return response
+
+
+def _partial(partial: str | None, status: int, trigger: str | None, context: dict):
+    body = render_template(partial, **context) if partial else ""
+    return make_response(body, status, trigger=trigger)

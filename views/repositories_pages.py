@@ -3,13 +3,18 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from deploy.compose import (
+    choose_thymis,
+    thymis_candidates,
+    thymis_choice,
+    thymis_conflict,
+)
+from errors import InputError
 from jobs import active_job_for
 from models import Repository
 from repos import repositories as service
-from errors import InputError
-from deploy.compose import choose_thymis, thymis_candidates, thymis_choice, thymis_conflict
 from repos.inputs import shown_again
-from views.rendering import page_or_partial, settings
+from views.rendering import page_or_partial, partial_or_redirect, settings
 
 blueprint = Blueprint("repositories", __name__, url_prefix="/repositories")
 
@@ -23,12 +28,15 @@ def _rows():
     return [_row(repo) for repo in Repository.select().order_by(Repository.display_name)]
 
 
-def _section(form=None, error: InputError | None = None, status: int = 200, message: str | None = None):
+def _section_context(form=None, error: InputError | None = None, message: str | None = None) -> dict:
+    return {"rows": _rows(), "form": form or {}, "error": error, "message": message,
+            "thymis_candidates": thymis_candidates(), "thymis_chosen": thymis_choice(),
+            "thymis_conflict": thymis_conflict(), "allow_local": settings().allow_local_repositories}
+
+
+def _section(form=None, error: InputError | None = None, status: int = 200):
     return page_or_partial("repositories.html", "_repositories_section.html", status,
-                           rows=_rows(), form=form or {}, error=error, message=message,
-                           thymis_candidates=thymis_candidates(), thymis_chosen=thymis_choice(),
-                           thymis_conflict=thymis_conflict(),
-                           allow_local=settings().allow_local_repositories)
+                           **_section_context(form, error))
 
 
 @blueprint.get("")
@@ -43,16 +51,17 @@ def add():
     except InputError as exc:
         return _section(form=shown_again(request.form), error=exc, status=exc.status)
     message = f"Added {repo.display_name}; fetching it now."
-    if request.headers.get("HX-Request"):
-        return _section(message=message)
-    flash(message)
-    return redirect(url_for("repositories.index"))
+    return partial_or_redirect("_repositories_section.html", url_for("repositories.index"), message,
+                               **_section_context(message=message))
 
 
 @blueprint.get("/<name>/row")
 def row(name: str):
+    """The row, swapped in when its job ends (the row's progress bar polls the job, not the row).
+
+    ``?poll=1`` is the row's old polling URL: it still answers 286 (stop polling) once nothing is running.
+    """
     row = _row(service.get_repository(name))
-    # 286 tells htmx to stop polling once nothing is running any more.
     status = 286 if request.args.get("poll") and row["job"] is None else 200
     return render_template("_repository_row.html", **row), status
 
@@ -79,9 +88,8 @@ def refresh(name: str):
         service.refresh_repository(repo)
     except service.JobConflict as exc:
         flash(f"{repo.display_name} is already being fetched (job {exc.job.id}).")
-    if request.headers.get("HX-Request"):
-        return render_template("_repository_row.html", **_row(service.get_repository(name)))
-    return redirect(url_for("repositories.index"))
+    return partial_or_redirect("_repository_row.html", url_for("repositories.index"),
+                               **_row(service.get_repository(name)))
 
 
 @blueprint.route("/<name>/delete", methods=["GET", "POST"])
@@ -90,10 +98,8 @@ def delete(name: str):
     if request.method == "GET":
         return render_template("repository_delete.html", repo=repo)
     service.delete_repository(repo, settings())
-    if request.headers.get("HX-Request"):
-        return ""
-    flash(f"Removed {repo.display_name} and its fetched data.")
-    return redirect(url_for("repositories.index"))
+    # htmx swaps the row for nothing: it disappears.
+    return partial_or_redirect(None, url_for("repositories.index"), f"Removed {repo.display_name} and its fetched data.")
 
 
 @blueprint.post("/thymis-input")

@@ -7,7 +7,6 @@ from deploy import service
 from deploy.render import GenerationError
 from errors import InputError
 from jobs import JobConflict
-from models import Job
 from sandbox import SandboxError
 from views.rendering import settings
 
@@ -54,11 +53,3 @@ def preview(name):
         return render_template("preview.html", name=name, error=str(exc), result=None), 409
     return render_template("preview.html", name=name, error=None, result=result)
 
-
-@blueprint.get("/jobs/<int:job_id>/progress")
-def progress(job_id: int):
-    job = Job.get_or_none(Job.id == job_id)
-    if job is None:
-        return "", 404
-    # 286 stops htmx's polling once the job has ended.
-    return render_template("_job_progress.html", job=job), 200 if job.active else 286

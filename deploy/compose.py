@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from configs.catalog import available_modules
 from configs.service import DEVICE_PRIORITY, device_tags
 from deploy.model import DeviceConfig, FlakeInput, ModuleFile
-from models import ControllerSetting, Device
+from models import Device
 from pipeline.commit_validation import active_validations
 from pipeline.fetch import nix_input_url
 from sandbox import render
 
 CORE_MODULE = "thymis_controller.modules.thymis.ThymisDevice"
 SYSTEMS = {"generic-aarch64": "aarch64-linux", "raspberry-pi-4": "aarch64-linux"}
-THYMIS_CHOICE_KEY = "thymis_input"
 RENDER_CACHE_SIZE = 50_000
 
 
@@ -84,11 +83,6 @@ def thymis_url(settings) -> str:
     return settings.thymis_flake_url
 
 
-def thymis_choice() -> str | None:
-    row = ControllerSetting.get_or_none(ControllerSetting.key == THYMIS_CHOICE_KEY)
-    return row.value if row else None
-
-
 def _system(modules: list[dict]) -> str:
     core = next((m for m in modules if m["type"] == CORE_MODULE), None)
     return SYSTEMS.get((core or {}).get("settings", {}).get("device_type"), "x86_64-linux")
@@ -128,29 +122,3 @@ def compose(settings) -> Composition:
                for device, wanted, system in plans]
     return Composition(devices=devices, inputs=inputs, checkouts=checkouts, skipped=sorted(set(skipped)))
 
-
-def thymis_candidates() -> list[str]:
-    """Repositories whose active commit's flake declares a `thymis` input, or that are named `thymis`."""
-    names = []
-    for row in active_validations():
-        if (row.flake or {}).get("has_thymis_input") or row.repository.name == "thymis":
-            names.append(row.repository.name)
-    return names
-
-
-def thymis_conflict() -> list[str] | None:
-    """The candidates when more than one would override `thymis` and the operator has not picked one of them."""
-    candidates = thymis_candidates()
-    if len(candidates) > 1 and thymis_choice() not in candidates:
-        return candidates
-    return None
-
-
-def choose_thymis(name: str | None) -> None:
-    from errors import FieldError, InputError
-    if name is None:
-        ControllerSetting.delete().where(ControllerSetting.key == THYMIS_CHOICE_KEY).execute()
-        return
-    if name not in thymis_candidates():
-        raise InputError([FieldError("repository", f"'{name}' is not a repository whose flake provides a thymis input")])
-    ControllerSetting.insert(key=THYMIS_CHOICE_KEY, value=name).on_conflict_replace().execute()

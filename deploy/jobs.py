@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from deploy.activate import ActivationError
 from deploy.build import BuildError, build
-from deploy.compose import compose, thymis_choice, thymis_url
+from deploy.compose import compose, thymis_url
 from deploy.flake import GenerationError, LockError, generate_project
 from deploy.hosts import CopyError, SshOptions, TargetError
 from deploy.many import DeployTarget, deploy_device, deploy_many, summary
 from jobs import JobFailed
 from jobs.context import JobContext
-from jobs.queue import finish as finish_job, worker_id
+from jobs.queue import finish as finish_job
+from jobs.queue import worker_id
 from models import Deployment, Device, DeviceTag, Job, Tag, database, utcnow
+from repos.thymis_override import thymis_choice
 from sandbox import SandboxError
 
 BUILD, DEPLOY, DEPLOY_TAG, DEPLOY_CHILD, ROLLBACK = "build", "deploy", "deploy-tag", "deploy-device", "rollback"

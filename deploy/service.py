@@ -54,9 +54,10 @@ def generations(name: str) -> list[Deployment]:
 
 def preview(name: str, settings):
     """The device's generated files now and their diff against the last successful build of it."""
-    from deploy.compose import compose, thymis_choice, thymis_url
+    from deploy.compose import compose, thymis_url
     from deploy.preview import preview_device
     from deploy.render import render_project
+    from repos.thymis_override import thymis_choice
     device = get_device(name)
     url = thymis_url(settings)
     composition = compose(settings)

@@ -53,12 +53,12 @@ def deploy_tag(name: str):
 
 @blueprint.get("/thymis-input")
 def get_thymis_input():
-    from deploy.compose import thymis_candidates, thymis_choice, thymis_conflict
+    from repos.thymis_override import thymis_candidates, thymis_choice, thymis_conflict
     return jsonify({"candidates": thymis_candidates(), "chosen": thymis_choice(), "conflict": bool(thymis_conflict())})
 
 
 @blueprint.put("/thymis-input")
 def put_thymis_input():
-    from deploy.compose import choose_thymis
+    from repos.thymis_override import choose_thymis
     choose_thymis(json_body().get("repository"))
     return get_thymis_input()

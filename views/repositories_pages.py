@@ -3,17 +3,17 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from deploy.compose import (
-    choose_thymis,
-    thymis_candidates,
-    thymis_choice,
-    thymis_conflict,
-)
 from errors import InputError
 from jobs import active_job_for
 from models import Repository
 from repos import repositories as service
 from repos.inputs import shown_again
+from repos.thymis_override import (
+    choose_thymis,
+    thymis_candidates,
+    thymis_choice,
+    thymis_conflict,
+)
 from views.rendering import page_or_partial, partial_or_redirect, settings
 
 blueprint = Blueprint("repositories", __name__, url_prefix="/repositories")

@@ -1,3 +1,24 @@
-from models.db import database, open_database, utcnow, isoformat  # noqa: F401
-from models.entities import (ApiToken, CommitValidation, ControllerSetting, Deployment, Device,  # noqa: F401
-                             DeviceTag, Job, KnownHost, Repository, RepositoryAccess, Tag)
+"""The database: tables (entities), the values of their state and kind columns (states), opening and migrating."""
+from models.db import database, isoformat, open_database, utcnow  # noqa: F401
+from models.entities import (  # noqa: F401
+    ApiToken,
+    CommitValidation,
+    ControllerSetting,
+    Deployment,
+    Device,
+    DeviceTag,
+    Job,
+    KnownHost,
+    Repository,
+    RepositoryAccess,
+    Tag,
+)
+from models.states import (  # noqa: F401
+    AccessKind,
+    DeploymentKind,
+    DeploymentState,
+    HostKeySource,
+    JobState,
+    RepositoryStatus,
+    StepState,
+)

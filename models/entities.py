@@ -1,10 +1,19 @@
 """The controller's tables."""
 from __future__ import annotations
 
-from peewee import (AutoField, BooleanField, CharField, DateTimeField, FloatField, ForeignKeyField, IntegerField,
-                    TextField)
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
 
 from models.db import BaseModel, JSONField, utcnow
+from models.states import AccessKind, DeploymentState, JobState, RepositoryStatus
 
 
 class ControllerSetting(BaseModel):
@@ -26,12 +35,12 @@ class Repository(BaseModel):
     display_name = CharField()
     url = TextField()                        # never with credentials
     ref = CharField(null=True)               # None: the remote's HEAD branch
-    status = CharField(default="pending")
+    status = CharField(default=RepositoryStatus.PENDING)  # a RepositoryStatus
     fetched_commit = CharField(null=True)
     active_commit = CharField(null=True)
     last_checked_at = DateTimeField(null=True)
     last_error = TextField(null=True)
-    steps = JSONField(default=list)          # the latest attempt: [{step, state, detail}], fetch first
+    steps = JSONField(default=list)          # the latest attempt: [{step, state: a StepState, detail}], fetch first
     created_at = DateTimeField(default=utcnow)
 
 
@@ -41,7 +50,7 @@ class Job(BaseModel):
     repository = ForeignKeyField(Repository, null=True, on_delete="SET NULL", backref="jobs")
     subject = CharField(null=True)           # what the job is about, kept when the repository is gone
     payload = JSONField(null=True)
-    state = CharField(default="queued")      # queued, running, succeeded, failed
+    state = CharField(default=JobState.QUEUED)  # a JobState
     phase = CharField(default="queued")
     done = IntegerField(default=0)
     total = IntegerField(default=0)
@@ -56,7 +65,7 @@ class Job(BaseModel):
 
     @property
     def active(self) -> bool:
-        return self.state in ("queued", "running")
+        return self.state in (JobState.QUEUED, JobState.RUNNING)
 
 
 class CommitValidation(BaseModel):
@@ -65,7 +74,7 @@ class CommitValidation(BaseModel):
     repository = ForeignKeyField(Repository, on_delete="CASCADE", backref="validations")
     commit = CharField()
     ok = BooleanField()
-    steps = JSONField()                      # [{step, state, detail}]
+    steps = JSONField()                      # [{step, state: a StepState, detail}], in pipeline.steps.STEPS order
     modules = JSONField()                    # module descriptions from the sandbox
     packages = JSONField()                   # top-level Python package names
     flake = JSONField(null=True)             # {description, inputs, has_thymis_input}
@@ -113,11 +122,11 @@ class Deployment(BaseModel):
     id = AutoField()
     device = ForeignKeyField(Device, null=True, on_delete="SET NULL", backref="deployments")
     device_name = CharField()
-    kind = CharField()                       # build, deploy, rollback
+    kind = CharField()                       # a DeploymentKind
     job = ForeignKeyField(Job, null=True, on_delete="SET NULL")
     project_commit = CharField(null=True)
     store_path = CharField(null=True)
-    state = CharField(default="running")     # running, succeeded, failed, rolled-back
+    state = CharField(default=DeploymentState.RUNNING)  # a DeploymentState
     error = TextField(null=True)
     started_at = DateTimeField(default=utcnow)
     finished_at = DateTimeField(null=True)
@@ -128,9 +137,9 @@ DEPLOY_MODELS = [Deployment]
 
 
 class RepositoryAccess(BaseModel):
-    """How the controller authenticates to a repository's remote; secrets are Fernet tokens (pipeline/vault.py)."""
+    """How the controller authenticates to a repository's remote; secrets are Fernet tokens (repos/vault.py)."""
     repository = ForeignKeyField(Repository, primary_key=True, on_delete="CASCADE", backref="access_rows")
-    kind = CharField(default="none")         # none, https-token, ssh-deploy-key, host-ssh-key
+    kind = CharField(default=AccessKind.NONE)  # an AccessKind
     username = CharField(null=True)          # https-token: the HTTP user name (not a secret)
     token = TextField(null=True)             # https-token: the token or password, encrypted
     deploy_private_key = TextField(null=True)  # OpenSSH private key, encrypted; kept when the kind changes
@@ -146,7 +155,7 @@ class KnownHost(BaseModel):
     key_type = CharField()                   # "ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa", ...
     key = TextField()                        # base64 of the public key blob
     fingerprint = CharField()                # "SHA256:..." as ssh prints it
-    source = CharField()                     # "first use" or "operator"
+    source = CharField()                     # a HostKeySource
     recorded_by = CharField(null=True)       # the repository whose fetch recorded it
     recorded_at = DateTimeField(default=utcnow)
 

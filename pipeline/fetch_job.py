@@ -4,11 +4,23 @@ from __future__ import annotations
 import shutil
 
 from jobs import JobFailed
-from models import CommitValidation, Repository, database, utcnow
-from pipeline.commit_validation import failure_summary, pending_steps, taken_packages, validate_commit
-from repos.connect import repository_auth
+from models import (
+    CommitValidation,
+    Repository,
+    RepositoryStatus,
+    StepState,
+    database,
+    utcnow,
+)
+from pipeline.commit_validation import (
+    failure_summary,
+    pending_steps,
+    taken_packages,
+    validate_commit,
+)
 from pipeline.fetch import FetchError, export_tree, fetch
 from pipeline.mirror_gc import tidy_mirror
+from repos.connect import repository_auth
 from repos.repositories import remove_repository_files
 from repos.urls import parse_remote_url
 
@@ -38,13 +50,13 @@ def fetch_repository(ctx) -> None:
 
 def _fail_fetch(repo, message: str) -> None:
     kept = f"; still using {repo.active_commit[:7]}" if repo.active_commit else ""
-    _update(repo.id, status="failed", last_checked_at=utcnow(), last_error=f"fetch failed: {message}{kept}",
-            steps=[_step("failed", message)])
+    _update(repo.id, status=RepositoryStatus.FAILED, last_checked_at=utcnow(), last_error=f"fetch failed: {message}{kept}",
+            steps=[_step(StepState.FAILED, message)])
 
 
 def _fetch_and_validate(ctx, repo) -> None:
     settings = ctx.settings
-    _update(repo.id, status="fetching", steps=[_step("running", "asking the remote for its refs")])
+    _update(repo.id, status=RepositoryStatus.FETCHING, steps=[_step(StepState.RUNNING, "asking the remote for its refs")])
     spec = parse_remote_url(repo.url, allow_local=settings.allow_local_repositories)
     wanted = repo.ref or "the remote's default branch"
     ctx.log(f"fetching {wanted} from {spec.url}")
@@ -64,9 +76,9 @@ def _fetch_and_validate(ctx, repo) -> None:
     ctx.progress("exporting", force=True)
     checkout = settings.checkout_root(repo.name) / result.commit
     export_tree(settings.mirror_path(repo.name), result.commit, checkout)
-    fetch_step = _step("passed", detail)
+    fetch_step = _step(StepState.PASSED, detail)
     still_there = _update(repo.id, fetched_commit=result.commit, last_checked_at=utcnow(), last_error=None,
-                          status="validating", steps=[fetch_step] + pending_steps())
+                          status=RepositoryStatus.VALIDATING, steps=[fetch_step] + pending_steps())
     if not still_there:
         ctx.log("the repository was removed while it was being fetched; its files are removed too")
         remove_repository_files(repo.name, settings)
@@ -82,7 +94,7 @@ def _fetch_and_validate(ctx, repo) -> None:
         active = Repository.get_by_id(repo.id).active_commit
         kept = f"active: {active[:7]} (ready); " if active else "no commit is active; "
         message = f"{kept}latest: {result.commit[:7]} {failure_summary(validation)}"
-        _update(repo.id, status="failed", steps=steps, last_error=message)
+        _update(repo.id, status=RepositoryStatus.FAILED, steps=steps, last_error=message)
         prune_checkouts(repo.id, settings, log=ctx.log)
         raise JobFailed(message)
     prune_checkouts(repo.id, settings, log=ctx.log)
@@ -96,9 +108,9 @@ def _activate(repo, commit: str, validation, steps: list[dict]) -> bool:
         clashes = [f"package `{p}` is already provided by repository `{taken[p]}`" for p in validation.packages
                    if p in taken]
         if not clashes:
-            _update(repo.id, active_commit=commit, status="ready", steps=steps, last_error=None)
+            _update(repo.id, active_commit=commit, status=RepositoryStatus.READY, steps=steps, last_error=None)
             return True
-        failed = [s if s["step"] != "unique" else {**s, "state": "failed", "detail": "; ".join(clashes)}
+        failed = [s if s["step"] != "unique" else {**s, "state": StepState.FAILED, "detail": "; ".join(clashes)}
                   for s in validation.steps]
         CommitValidation.update(ok=False, steps=failed).where(CommitValidation.id == validation.id).execute()
         return False
@@ -110,7 +122,7 @@ def _validate(ctx, repo, commit: str, checkout, fetch_step: dict):
 
     def on_step(result) -> None:
         steps[result.step] = result.to_dict()
-        done = sum(1 for s in steps.values() if s["state"] not in ("pending", "running"))
+        done = sum(1 for s in steps.values() if s["state"] not in (StepState.PENDING, StepState.RUNNING))
         _update(repo.id, steps=[fetch_step] + list(steps.values()))
         ctx.progress(f"validating: {result.step}", done, len(steps), force=True)
 

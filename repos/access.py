@@ -8,21 +8,22 @@ Kinds:
   as a read-only deploy key on the forge. The key pair is kept when the kind changes, until regenerated.
 - ``host-ssh-key``: the controller host's key, ``THYMIS_SSH_KEY`` or ``<data>/ssh/id_ed25519``.
 
-Secrets (token, private key) are stored encrypted (pipeline/vault.py) and never returned by any interface.
+Secrets (token, private key) are stored encrypted (repos/vault.py) and never returned by any interface.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from errors import FieldError, InputError
-from models import Repository, RepositoryAccess, utcnow
+from models import AccessKind, Repository, RepositoryAccess, utcnow
 from repos import known_hosts, ssh_keys, vault
 from repos.urls import RemoteSpec, parse_remote_url
 from validation import Validation
 
-NONE, HTTPS_TOKEN, DEPLOY_KEY, HOST_KEY = "none", "https-token", "ssh-deploy-key", "host-ssh-key"
-KINDS = (NONE, HTTPS_TOKEN, DEPLOY_KEY, HOST_KEY)
+NONE, HTTPS_TOKEN, DEPLOY_KEY, HOST_KEY = AccessKind.NONE, AccessKind.HTTPS_TOKEN, AccessKind.DEPLOY_KEY, AccessKind.HOST_KEY
+KINDS = tuple(AccessKind)
 LABELS = {NONE: "None (public)", HTTPS_TOKEN: "HTTPS token", DEPLOY_KEY: "SSH deploy key", HOST_KEY: "Host SSH key"}
 SSH_KINDS = (DEPLOY_KEY, HOST_KEY)
 MAX_USERNAME, MAX_TOKEN = 200, 8192

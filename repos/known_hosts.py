@@ -22,12 +22,12 @@ from pathlib import Path
 from peewee import IntegrityError
 
 from errors import FieldError, InputError, NotFound
-from models import KnownHost, database, isoformat
+from models import HostKeySource, KnownHost, database, isoformat
 from repos.ssh_keys import fingerprint
 
 KEY_TYPES = {"ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
              "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com"}
-FIRST_USE, OPERATOR = "first use", "operator"
+FIRST_USE, OPERATOR = HostKeySource.FIRST_USE, HostKeySource.OPERATOR
 _BRACKETED = re.compile(r"\[([^\]]+)\]:(\d{1,5})")
 _HOST = re.compile(r"[A-Za-z0-9._:-]+")
 

@@ -5,9 +5,9 @@ import shutil
 
 from peewee import IntegrityError
 
-from jobs import JobConflict, active_job_for, enqueue
-from models import CommitValidation, Repository, database, isoformat
 from errors import FieldError, InputError, NotFound
+from jobs import JobConflict, active_job_for, enqueue
+from models import CommitValidation, Repository, RepositoryStatus, database, isoformat
 from repos.access import access_json, save_access
 from repos.inputs import RepositoryInput, derive_name
 from repos.urls import parse_remote_url
@@ -44,7 +44,7 @@ def create_repository(data, settings):
             else:
                 name = _unique_name(derive_name(values.display_name))
             repo = Repository.create(name=name, display_name=values.display_name, url=values.spec.url,
-                                     ref=values.effective_ref(), status="pending", steps=[])
+                                     ref=values.effective_ref(), status=RepositoryStatus.PENDING, steps=[])
             save_access(repo, values.access, values.spec, settings)
             job = enqueue(FETCH_JOB, repository=repo)
     except IntegrityError:
@@ -85,7 +85,8 @@ def update_repository(repo: Repository, data, settings):
 def refresh_repository(repo: Repository):
     """Queue a fetch; raises JobConflict when one is already queued or running for this repository."""
     job = enqueue(FETCH_JOB, repository=repo)
-    Repository.update(status="pending").where(Repository.id == repo.id, Repository.status != "fetching").execute()
+    Repository.update(status=RepositoryStatus.PENDING).where(Repository.id == repo.id,
+                                                     Repository.status != RepositoryStatus.FETCHING).execute()
     return job
 
 
@@ -128,5 +129,14 @@ def repository_json(repo: Repository) -> dict:
     }
 
 
-__all__ = ["NotFound", "JobConflict", "InputError", "get_repository", "create_repository", "update_repository",
-           "refresh_repository", "delete_repository", "repository_json"]
+__all__ = [
+    "InputError",
+    "JobConflict",
+    "NotFound",
+    "create_repository",
+    "delete_repository",
+    "get_repository",
+    "refresh_repository",
+    "repository_json",
+    "update_repository",
+]

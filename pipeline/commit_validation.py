@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from models import CommitValidation, Repository
-from pipeline.results import STEP_NAMES
+from models.states import StepState
+from pipeline.steps import STEP_NAMES
 from pipeline.validate import validate_checkout
 
 
@@ -25,7 +26,7 @@ def taken_packages(repository_id: int) -> dict[str, str]:
 
 def _reusable(cached: CommitValidation | None) -> bool:
     # A clash with another repository may be gone now that it changed or was removed: check again.
-    return cached is not None and not any(s["step"] == "unique" and s["state"] == "failed" for s in cached.steps)
+    return cached is not None and not any(s["step"] == "unique" and s["state"] == StepState.FAILED for s in cached.steps)
 
 
 def validate_commit(repo: Repository, commit: str, checkout, on_step=None, log=print) -> CommitValidation:
@@ -45,10 +46,10 @@ def validate_commit(repo: Repository, commit: str, checkout, on_step=None, log=p
 
 
 def pending_steps() -> list[dict]:
-    return [{"step": name, "state": "pending", "detail": ""} for name in STEP_NAMES]
+    return [{"step": name, "state": StepState.PENDING, "detail": ""} for name in STEP_NAMES]
 
 
 def failure_summary(validation: CommitValidation) -> str:
-    failed = next((s for s in validation.steps if s["state"] == "failed"), None)
+    failed = next((s for s in validation.steps if s["state"] == StepState.FAILED), None)
     # The first line is the reason; a traceback below it is shown with the step itself.
     return f"failed at {failed['step']}: {failed['detail'].splitlines()[0]}" if failed else "passed"

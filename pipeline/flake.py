@@ -21,9 +21,10 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+from models.states import StepState
 from pipeline.results import StepResult
 
-__all__ = ["check_flake", "NIX_TIMEOUT", "NIX_MEMORY_MB"]
+__all__ = ["NIX_MEMORY_MB", "NIX_TIMEOUT", "check_flake"]
 
 NIX_TIMEOUT = 10.0
 NIX_MEMORY_MB = 1024
@@ -75,8 +76,8 @@ def _run_nix(args: list[str], checkout: Path, timeout: float, memory_mb: int) ->
             cwd=checkout,
             env=env,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            capture_output=True,
+            check=False,
             timeout=timeout,
             text=True,
             errors="replace",
@@ -97,18 +98,18 @@ def check_flake(
     try:
         st = os.lstat(path)
     except FileNotFoundError:
-        return StepResult("flake", "failed", "no flake.nix at the repository root"), None
+        return StepResult("flake", StepState.FAILED, "no flake.nix at the repository root"), None
     if stat.S_ISLNK(st.st_mode):
-        return StepResult("flake", "failed", "flake.nix is a symlink; it must be a regular file in the repository"), None
+        return StepResult("flake", StepState.FAILED, "flake.nix is a symlink; it must be a regular file in the repository"), None
     if not stat.S_ISREG(st.st_mode):
-        return StepResult("flake", "failed", "flake.nix is not a regular file"), None
+        return StepResult("flake", StepState.FAILED, "flake.nix is not a regular file"), None
     binary = shutil.which(nix_instantiate)
     if binary is None:
-        return StepResult("flake", "skipped", f"{nix_instantiate} is not installed, so flake.nix was not checked"), None
+        return StepResult("flake", StepState.SKIPPED, f"{nix_instantiate} is not installed, so flake.nix was not checked"), None
     try:
         parsed = _run_nix([binary, "--parse", "./flake.nix"], checkout, timeout, memory_mb)
         if parsed.returncode != 0:
-            return StepResult("flake", "failed", _nix_message(parsed.stderr, checkout, "flake.nix does not parse")), None
+            return StepResult("flake", StepState.FAILED, _nix_message(parsed.stderr, checkout, "flake.nix does not parse")), None
         evaluated = _run_nix(
             [
                 binary, "--eval", "--strict", "--json", "--readonly-mode",
@@ -123,21 +124,21 @@ def check_flake(
             memory_mb,
         )
     except subprocess.TimeoutExpired:
-        return StepResult("flake", "failed", f"checking flake.nix took longer than {timeout:g} s"), None
+        return StepResult("flake", StepState.FAILED, f"checking flake.nix took longer than {timeout:g} s"), None
     if evaluated.returncode != 0:
-        return StepResult("flake", "failed", _nix_message(evaluated.stderr, checkout, "flake.nix cannot be evaluated")), None
+        return StepResult("flake", StepState.FAILED, _nix_message(evaluated.stderr, checkout, "flake.nix cannot be evaluated")), None
     try:
         facts = json.loads(evaluated.stdout)
     except ValueError:
-        return StepResult("flake", "failed", "nix-instantiate gave an unreadable answer"), None
+        return StepResult("flake", StepState.FAILED, "nix-instantiate gave an unreadable answer"), None
     if not facts.get("isAttrs"):
-        return StepResult("flake", "failed", "flake.nix is not an attribute set"), None
+        return StepResult("flake", StepState.FAILED, "flake.nix is not an attribute set"), None
     if not facts.get("hasOutputs"):
-        return StepResult("flake", "failed", "flake.nix has no outputs function"), None
+        return StepResult("flake", StepState.FAILED, "flake.nix has no outputs function"), None
     if not facts.get("outputsIsFunction"):
-        return StepResult("flake", "failed", "flake.nix has no outputs function (outputs is not a function)"), None
+        return StepResult("flake", StepState.FAILED, "flake.nix has no outputs function (outputs is not a function)"), None
     if not facts.get("inputsIsAttrs"):
-        return StepResult("flake", "failed", "the inputs of flake.nix are not an attribute set"), None
+        return StepResult("flake", StepState.FAILED, "the inputs of flake.nix are not an attribute set"), None
     description = facts.get("description")
     if isinstance(description, str):
         description = description[:_MAX_DESCRIPTION]
@@ -147,4 +148,4 @@ def check_flake(
     if description:
         detail += f": {description!r}"
     detail += "; inputs: " + (", ".join(inputs) if inputs else "none")
-    return StepResult("flake", "passed", detail), info
+    return StepResult("flake", StepState.PASSED, detail), info

@@ -8,9 +8,10 @@ import stat
 import sys
 from pathlib import Path
 
+from models.states import StepState
 from pipeline.results import StepResult
 
-__all__ = ["list_packages", "check_unique", "clash_for", "IGNORED_DIRECTORIES", "SDK_PACKAGE"]
+__all__ = ["IGNORED_DIRECTORIES", "SDK_PACKAGE", "check_unique", "clash_for", "list_packages"]
 
 SDK_PACKAGE = "thymis_controller"
 IGNORED_DIRECTORIES = frozenset({"tests", "test", "__pycache__"})
@@ -85,8 +86,8 @@ def clash_for(name: str, taken_packages: dict[str, str]) -> str | None:
 def check_unique(packages: list[str], taken_packages: dict[str, str], problems: list[str] = ()) -> StepResult:
     reasons = list(problems) + [r for r in (clash_for(p, taken_packages) for p in packages) if r]
     if reasons:
-        return StepResult("unique", "failed", "; ".join(reasons))
+        return StepResult("unique", StepState.FAILED, "; ".join(reasons))
     if not packages:
-        return StepResult("unique", "passed", "no Python packages to check")
+        return StepResult("unique", StepState.PASSED, "no Python packages to check")
     names = ", ".join(f"`{p}`" for p in packages)
-    return StepResult("unique", "passed", f"package names are unique: {names}")
+    return StepResult("unique", StepState.PASSED, f"package names are unique: {names}")

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["StepResult", "ValidationReport", "STEP_NAMES", "STATES"]
+from models.states import StepState
 
-STEP_NAMES = ("marker", "flake", "modules", "unique")
-STATES = ("pending", "running", "passed", "failed", "skipped", "warning")
+__all__ = ["StepResult", "StepState", "ValidationReport"]
 
 
 @dataclass
 class StepResult:
     step: str
-    state: str  # one of STATES
+    state: str  # a StepState
     detail: str
 
     def to_dict(self) -> dict:
@@ -30,14 +29,14 @@ class ValidationReport:
     @property
     def ok(self) -> bool:
         """No step failed (warnings and skipped steps do not count as failures)."""
-        return not any(s.state == "failed" for s in self.steps)
+        return not any(s.state == StepState.FAILED for s in self.steps)
 
     def step(self, name: str) -> StepResult | None:
         return next((s for s in self.steps if s.step == name), None)
 
     @property
     def failed_step(self) -> StepResult | None:
-        return next((s for s in self.steps if s.state == "failed"), None)
+        return next((s for s in self.steps if s.state == StepState.FAILED), None)
 
     def to_dict(self) -> dict:
         return {

@@ -1,51 +1,39 @@
-"""The validation pipeline for one exported checkout: marker, flake, modules, unique.
+"""Running the validation steps on one exported checkout, in ``pipeline.steps.STEPS`` order.
 
-Order and gating (every step always gets a state and a reason):
-
-* **marker**, **flake** and **unique** are static checks (nothing from the
-  repository runs in Python) and always run, so one validation shows every
-  problem at once.
-* **modules** is the only step that executes repository code. It runs only if
-  marker and flake did not fail, and only if no package name shadows the
-  standard library, the SDK, a built-in or an installed module (in the sandbox
-  such a package could not even be imported under its name); otherwise it is
-  ``skipped`` with the reason. A clash with another repository's package does
-  not stop it (each sandbox sees only its own checkout).
-
-``flake`` is ``skipped`` (never passed) when ``nix-instantiate`` is missing;
-a skipped flake does not stop the modules step.
+The gating: a step is ``skipped`` with the reason when a step it needs failed (the first such step in its
+``needs`` is named) or when its ``blocked`` check gives a reason; otherwise it runs. A step that raises
+gets ``failed`` with the error, so every step always ends with a state and a reason.
 """
 
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable
 
 import sandbox
-from pipeline.flake import check_flake
-from pipeline.marker import check_marker
-from pipeline.packages import check_unique, clash_for, list_packages
+from models.states import StepState
+from pipeline.packages import list_packages
 from pipeline.results import StepResult, ValidationReport
+from pipeline.steps import STEPS, Checkout, Step, check_order
 
-__all__ = ["validate_checkout", "StepResult", "ValidationReport"]
+__all__ = ["StepResult", "ValidationReport", "validate_checkout"]
 
 
-def _modules_step(checkout: Path, packages: list[str], *, timeout: float, memory_mb: int, python: str | None):
-    if not packages:
-        return StepResult("modules", "passed", "no Python modules"), []
+def skip_reason(step: Step, results: dict[str, StepResult], checkout: Checkout) -> str | None:
+    failed = next((name for name in step.needs if results[name].state == StepState.FAILED), None)
+    if failed:
+        return f"skipped: the {failed} step failed"
+    blocked = step.blocked(checkout)
+    return f"skipped: {blocked}" if blocked else None
+
+
+def _run(step: Step, checkout: Checkout) -> StepResult:
     try:
-        modules = sandbox.discover(checkout, packages, timeout=timeout, memory_mb=memory_mb, python=python)
-    except sandbox.SandboxError as e:
-        return StepResult("modules", "failed", str(e)), []
-    empty = [p for p in packages if not any(m["package"] == p for m in modules)]
-    names = ", ".join(f"{m['display_name']} ({m['type']})" for m in modules)
-    if empty:
-        detail = "; ".join(f"no modules found in package `{p}`" for p in empty)
-        if modules:
-            detail += f"; found {len(modules)}: {names}"
-        return StepResult("modules", "warning", detail), modules
-    return StepResult("modules", "passed", f"found {len(modules)} module{'s' if len(modules) != 1 else ''}: {names}"), modules
+        return step.run(checkout)
+    except Exception as e:  # noqa: BLE001 - a bug or an unreadable checkout must still give a state
+        tail = traceback.format_exc().strip().splitlines()[-3:]
+        return StepResult(step.name, StepState.FAILED, f"internal error: {type(e).__name__}: {e}\n" + "\n".join(tail))
 
 
 def validate_checkout(
@@ -57,53 +45,31 @@ def validate_checkout(
     sandbox_timeout: float = sandbox.DEFAULT_TIMEOUT,
     sandbox_memory_mb: int = sandbox.DEFAULT_MEMORY_MB,
     python: str | None = None,
+    steps: Sequence[Step] = STEPS,
 ) -> ValidationReport:
-    """Run all steps on an exported checkout folder and return the report.
+    """Run the steps on an exported checkout folder and return the report.
 
     ``taken_packages`` maps top-level package names other repositories provide
     to those repositories' display names. ``on_step`` is called with each
-    step's ``running`` state and then its final result, in order.
+    step's ``running`` state (not for a skipped step) and then its final
+    result, in order.
     """
-    checkout = Path(checkout).resolve()
-    taken = dict(taken_packages or {})
+    check_order(steps)
+    path = Path(checkout).resolve()
     report = ValidationReport()
-
-    def record(result: StepResult) -> StepResult:
+    packages, problems = list_packages(path)
+    report.packages = packages
+    target = Checkout(path=path, packages=packages, problems=problems, taken=dict(taken_packages or {}),
+                      report=report, nix_instantiate=nix_instantiate, sandbox_timeout=sandbox_timeout,
+                      sandbox_memory_mb=sandbox_memory_mb, python=python)
+    results: dict[str, StepResult] = {}
+    for step in steps:
+        reason = skip_reason(step, results, target)
+        if reason is None and on_step:
+            on_step(StepResult(step.name, StepState.RUNNING, ""))
+        result = StepResult(step.name, StepState.SKIPPED, reason) if reason else _run(step, target)
+        results[step.name] = result
         report.steps.append(result)
         if on_step:
             on_step(result)
-        return result
-
-    def run(name: str, fn) -> tuple[StepResult, object]:
-        if on_step:
-            on_step(StepResult(name, "running", ""))
-        try:
-            out = fn()
-        except Exception as e:  # a bug or an unreadable checkout must still give a state
-            tail = traceback.format_exc().strip().splitlines()[-3:]
-            out = StepResult(name, "failed", f"internal error: {type(e).__name__}: {e}\n" + "\n".join(tail))
-        result, extra = out if isinstance(out, tuple) else (out, None)
-        record(result)
-        return result, extra
-
-    marker, _ = run("marker", lambda: check_marker(checkout))
-    flake, report.flake = run("flake", lambda: check_flake(checkout, nix_instantiate=nix_instantiate))
-
-    packages, problems = list_packages(checkout)
-    report.packages = packages
-    shadowing = [r for r in (clash_for(p, {}) for p in packages) if r]
-
-    if marker.state == "failed" or flake.state == "failed":
-        failed = "marker" if marker.state == "failed" else "flake"
-        record(StepResult("modules", "skipped", f"skipped: the {failed} step failed"))
-    elif problems or shadowing:
-        record(StepResult("modules", "skipped", "skipped: " + "; ".join(problems + shadowing)))
-    else:
-        _, modules = run(
-            "modules",
-            lambda: _modules_step(checkout, packages, timeout=sandbox_timeout, memory_mb=sandbox_memory_mb, python=python),
-        )
-        report.modules = modules or []
-
-    run("unique", lambda: check_unique(packages, taken, problems))
     return report

@@ -1,7 +1,10 @@
 """Deploy: generate the project flake, build device systems with Nix, activate them locally or over SSH.
 
-Library only: plain dataclasses in, results out; no database, no Flask. Long operations report through
-any object with ``progress(phase, done, total)`` and ``log(line)`` (e.g. ``jobs.context.JobContext``).
+The library modules below take plain dataclasses and return results; they import neither the database nor
+Flask. Long operations report through any object with ``progress(phase, done, total)`` and ``log(line)``
+(e.g. ``jobs.context.JobContext``). Three modules connect them to the controller and do read the database:
+``deploy.compose`` (devices, tags and repositories -> DeviceConfig and FlakeInput), ``deploy.jobs`` (the job
+handlers, which record Deployment rows) and ``deploy.service`` (starting device jobs).
 
 - ``deploy.model``    ModuleFile, DeviceConfig, FlakeInput
 - ``deploy.render``   render_project (pure), GenerationError, ThymisOverrideConflict
@@ -13,4 +16,5 @@ any object with ``progress(phase, done, total)`` and ``log(line)`` (e.g. ``jobs.
 - ``deploy.targets``  parse_target -> LocalTarget, CommandTarget, SshTarget (activate, rollback, generations)
 - ``deploy.hosts``    LocalHost, SshHost, SshOptions: running commands and copying closures
 - ``deploy.many``     deploy_device, deploy_many (parallel with a limit), summary
+- ``deploy.nixlog``   NixLog: reading Nix's internal-json log
 """

@@ -1,7 +1,7 @@
 """Plain inputs of the deploy library: what to generate, described without database rows.
 
-The caller (the controller's job handlers) turns devices, tags and repositories into these; the deploy
-package never imports the database.
+``deploy.compose`` turns devices, tags and repositories into these for the job handlers; the library
+modules that take them (render, flake, build, activate, many) never import the database.
 """
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Fetching, exporting and validating repository commits: the fetch job, mirror upkeep, the validation steps."""

@@ -3,7 +3,7 @@
 For SSH the private key exists on disk only inside ``connection()``: a 0700 directory under
 ``<data>/tmp/`` holds the key (0600) and a known_hosts file generated from the KnownHost table, and is
 removed when the block ends. HTTP tokens never touch the disk: they go to Dulwich's client directly.
-Host keys follow pipeline/known_hosts.py (trust on first use, then strict).
+Host keys follow repos/known_hosts.py (trust on first use, then strict).
 """
 from __future__ import annotations
 

@@ -5,14 +5,13 @@ a job whose worker process is gone is marked failed by whoever looks next.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
-import datetime as dt
 
 from peewee import IntegrityError
 
-from models import Job, database, utcnow
-
+from models import Job, JobState, database, utcnow
 
 STALE_AFTER = dt.timedelta(seconds=120)
 LOG_LIMIT = 200_000
@@ -51,7 +50,7 @@ def enqueue(kind: str, *, repository=None, subject: str | None = None, payload: 
         if existing is None:
             raise
         raise JobConflict(existing) from None
-    for wake in list(_wakers):
+    for wake in list(_wakers):  # noqa: PERF101 - a copy: another thread may add a waker meanwhile
         wake()
     return job
 
@@ -59,29 +58,31 @@ def enqueue(kind: str, *, repository=None, subject: str | None = None, payload: 
 def active_job_for(repository) -> Job | None:
     if repository is None:
         return None
-    return (Job.select().where(Job.repository == repository, Job.state.in_(("queued", "running")))
+    return (Job.select().where(Job.repository == repository, Job.state.in_((JobState.QUEUED, JobState.RUNNING)))
             .order_by(Job.id.desc()).first())
 
 
 def claim(job_id: int | None = None) -> Job | None:
     """Take a queued job (the oldest, or the given one) for this process; None when there is none."""
     with database.atomic():
-        query = Job.select(Job.id).where(Job.state == "queued")
+        query = Job.select(Job.id).where(Job.state == JobState.QUEUED)
         if job_id is not None:
             query = query.where(Job.id == job_id)
         row = query.order_by(Job.id).first()
         if row is None:
             return None
         now = utcnow()
-        updated = (Job.update(state="running", phase="starting", worker=worker_id(), started_at=now, heartbeat_at=now)
-                   .where(Job.id == row.id, Job.state == "queued").execute())
+        updated = (Job.update(state=JobState.RUNNING, phase="starting", worker=worker_id(), started_at=now,
+                              heartbeat_at=now)
+                   .where(Job.id == row.id, Job.state == JobState.QUEUED).execute())
         return Job.get_by_id(row.id) if updated else None
 
 
 def finish(job_id: int, *, ok: bool, error: str | None = None) -> None:
     """End a running job; one already reaped as failed stays failed (its outcome was reported already)."""
-    Job.update(state="succeeded" if ok else "failed", phase="done" if ok else "failed", error=error,
-               finished_at=utcnow(), heartbeat_at=utcnow()).where(Job.id == job_id, Job.state == "running").execute()
+    Job.update(state=JobState.SUCCEEDED if ok else JobState.FAILED, phase="done" if ok else "failed", error=error,
+               finished_at=utcnow(), heartbeat_at=utcnow()
+               ).where(Job.id == job_id, Job.state == JobState.RUNNING).execute()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -98,13 +99,13 @@ def reap_orphans() -> int:
     """Fail running jobs whose process is gone (same host) or silent for too long (any host)."""
     host = socket.gethostname()
     reaped = 0
-    for job in Job.select().where(Job.state == "running"):
+    for job in Job.select().where(Job.state == JobState.RUNNING):
         owner_host, _, pid = (job.worker or ":").rpartition(":")
         dead = owner_host == host and pid.isdigit() and not _pid_alive(int(pid))
         stale = job.heartbeat_at is None or utcnow() - job.heartbeat_at > STALE_AFTER
         if dead or stale:
-            reaped += (Job.update(state="failed", phase="failed", finished_at=utcnow(),
+            reaped += (Job.update(state=JobState.FAILED, phase="failed", finished_at=utcnow(),
                                   error="the controller stopped while this job was running",
                                   log=Job.log.concat("\nthe controller stopped while this job was running\n"))
-                       .where(Job.id == job.id, Job.state == "running").execute())
+                       .where(Job.id == job.id, Job.state == JobState.RUNNING).execute())
     return reaped

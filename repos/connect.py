@@ -16,7 +16,14 @@ from pathlib import Path
 
 from models import KnownHost
 from repos import known_hosts, ssh_keys
-from repos.access import DEPLOY_KEY, HOST_KEY, HTTPS_TOKEN, Credentials, access_row, credentials
+from repos.access import (
+    DEPLOY_KEY,
+    HOST_KEY,
+    HTTPS_TOKEN,
+    Credentials,
+    access_row,
+    credentials,
+)
 from repos.transport import Auth, FetchError
 from repos.urls import RemoteSpec
 from repos.vault import SecretUnavailable, ensure_key

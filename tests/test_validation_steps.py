@@ -8,7 +8,7 @@ from pipeline.commit_validation import pending_steps
 from pipeline.results import StepResult
 from pipeline.steps import STEP_NAMES, STEPS, Step, check_order
 from pipeline.validate import validate_checkout
-from tests import repo_builders
+from tests.support import repo_trees
 
 NO_NIX = "nix-instantiate-not-installed"
 
@@ -21,7 +21,7 @@ def test_the_list_gives_the_order_of_the_report_and_of_the_pending_steps(tmp_pat
     assert STEP_NAMES == ("marker", "flake", "modules", "unique")
     assert [s["step"] for s in pending_steps()] == list(STEP_NAMES)
     assert {s["state"] for s in pending_steps()} == {"pending"}
-    report = validate_checkout(repo_builders.make_repo(tmp_path / "repo"), nix_instantiate=NO_NIX)
+    report = validate_checkout(repo_trees.make_repo(tmp_path / "repo"), nix_instantiate=NO_NIX)
     assert [s.step for s in report.steps] == list(STEP_NAMES)
     reordered = (STEPS[3], STEPS[0], STEPS[1], STEPS[2])
     report = validate_checkout(tmp_path / "repo", nix_instantiate=NO_NIX, steps=reordered)
@@ -39,7 +39,7 @@ def test_a_step_whose_dependency_failed_is_skipped_with_the_reason(tmp_path):
 
     steps = [step("first", "failed"), step("second", "passed", needs=("first",)), step("third", "passed"),
              step("fourth", "passed", needs=("third", "second"))]
-    report = validate_checkout(repo_builders.make_repo(tmp_path / "repo"), steps=steps,
+    report = validate_checkout(repo_trees.make_repo(tmp_path / "repo"), steps=steps,
                                on_step=lambda s: seen.append((s.step, s.state)))
     assert ran == ["first", "third", "fourth"]
     assert states(report) == {"first": "failed", "second": "skipped", "third": "passed", "fourth": "passed"}
@@ -51,7 +51,7 @@ def test_a_step_whose_dependency_failed_is_skipped_with_the_reason(tmp_path):
 
 
 def test_the_needs_in_the_list_decide_which_failure_skips_modules(tmp_path):
-    repo = repo_builders.make_repo(tmp_path / "repo")
+    repo = repo_trees.make_repo(tmp_path / "repo")
     (repo / "flake.nix").unlink()
     report = validate_checkout(repo, nix_instantiate=NO_NIX)
     assert states(report)["flake"] == "failed"
@@ -64,7 +64,7 @@ def test_the_needs_in_the_list_decide_which_failure_skips_modules(tmp_path):
 
 
 def test_a_blocked_step_is_skipped_with_the_blocking_reason(tmp_path):
-    repo = repo_builders.make_repo(tmp_path / "repo", files={"json/__init__.py": ""})
+    repo = repo_trees.make_repo(tmp_path / "repo", files={"json/__init__.py": ""})
     report = validate_checkout(repo, nix_instantiate=NO_NIX)
     assert report.step("modules").state == "skipped"
     assert report.step("modules").detail.startswith("skipped: package `json` ")
@@ -74,7 +74,7 @@ def test_a_step_that_raises_fails_with_the_error(tmp_path):
     def broken(checkout):
         raise OSError("disk gone")
 
-    report = validate_checkout(repo_builders.make_repo(tmp_path / "repo"), steps=[Step("broken", broken)])
+    report = validate_checkout(repo_trees.make_repo(tmp_path / "repo"), steps=[Step("broken", broken)])
     assert report.step("broken").state == "failed"
     assert report.step("broken").detail.startswith("internal error: OSError: disk gone\n")
 
@@ -88,4 +88,4 @@ def test_a_list_whose_step_needs_a_later_or_unknown_step_is_refused(tmp_path):
     with pytest.raises(ValueError, match="step 'a' is listed twice"):
         check_order([Step("a", ok), Step("a", ok)])
     with pytest.raises(ValueError, match="needs nowhere"):
-        validate_checkout(repo_builders.make_repo(tmp_path / "repo"), steps=[Step("a", ok, needs=("nowhere",))])
+        validate_checkout(repo_trees.make_repo(tmp_path / "repo"), steps=[Step("a", ok, needs=("nowhere",))])

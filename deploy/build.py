@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import nixcli
 from deploy.flake import project_url
 from deploy.nixlog import NixLog, Reporter
 from thymis_controller.nix.text import NAME_PATTERN, attr_path_fragment
@@ -90,6 +91,9 @@ def locate(text: str, file: str | None = None, line: int | None = None) -> list[
 
 
 def _error_from(log: NixLog, device: str, returncode: int, duration: float) -> BuildError:
+    fetch = nixcli.fetch_failure("\n".join(error.message for error in log.errors))
+    if fetch:
+        return BuildError(f"build of device {device} failed: {fetch}", log=log.text, duration=duration)
     if log.errors:
         first = log.errors[0]
         text = first.message
@@ -126,8 +130,8 @@ def build(project_dir: Path, commit: str, device: str, ctx=None, *, nix_args: tu
     reporter = Reporter(ctx)
     log = NixLog(reporter)
     ref = toplevel_ref(project_dir, commit, device)
-    command = ["nix", "build", "--json", "--no-link", "--log-format", "internal-json", "--no-update-lock-file",
-               *nix_args, ref]
+    command = nixcli.nix("build", "--json", "--no-link", "--log-format", "internal-json", "--no-update-lock-file",
+                         *nix_args, ref)
     reporter.log(f"nix build {ref}")
     reporter.progress("evaluating", 0, 0, final=True)
     started = time.monotonic()

@@ -24,6 +24,7 @@ from dulwich.object_store import MemoryObjectStore
 from dulwich.objects import Blob
 from dulwich.repo import Repo
 
+import nixcli
 from deploy.commit_message import describe_changes
 from deploy.model import MANAGED_DIRS, DeviceConfig, FlakeInput
 from deploy.render import GenerationError, RenderedProject, render_project
@@ -125,9 +126,12 @@ def _run_lock(project_dir: Path) -> None:
         shutil.copyfile(project_dir / "flake.nix", scratch_dir / "flake.nix")
         if (project_dir / "flake.lock").exists():
             shutil.copyfile(project_dir / "flake.lock", scratch_dir / "flake.lock")
-        proc = subprocess.run(["nix", "flake", "lock", f"path:{scratch_dir}"], cwd=scratch_dir,
-                              capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(nixcli.nix("flake", "lock", f"path:{scratch_dir}"), cwd=scratch_dir,
+                              capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL, check=False)
         if proc.returncode != 0:
+            fetch = nixcli.fetch_failure(proc.stderr)
+            if fetch:
+                raise LockError(fetch)
             lines = [line for line in proc.stderr.splitlines() if line.strip()]
             raise LockError("nix flake lock failed: " + "\n".join(lines[-20:]))
         new_lock = (scratch_dir / "flake.lock").read_bytes()
@@ -262,7 +266,7 @@ def generate_project(project_dir: Path, *, devices: list[DeviceConfig], inputs: 
 
     Files: ``flake.nix``; ``hosts/<device>/<module type>.nix`` and ``tags/<tag>/<module type>.nix`` (each
     ``{ inputs, pkgs, lib, config, ... }: { <body> }``); ``flake.lock`` from ``nix flake lock`` (run only
-    when flake.nix changed or there is no lock; needs ``nix-command flakes`` in NIX_CONFIG, no network for
+    when flake.nix changed or there is no lock; runs with ``nix-command flakes`` enabled (nixcli.py), no network for
     local inputs). Only files whose content changed are written; files of removed devices, tags and modules
     are deleted. Returns changed=False and makes no commit when the tree is unchanged.
 

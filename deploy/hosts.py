@@ -13,7 +13,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nixcli
 from deploy.nixlog import NixLog, Reporter
+
 
 class TargetError(ValueError):
     """A target that cannot be used: not a form ``deploy.targets.parse_target`` accepts, or SSH options
@@ -121,8 +123,8 @@ class SshHost:
     def copy_closure(self, store_path: str, reporter: Reporter) -> None:
         """``nix copy`` the closure of ``store_path`` to the device (no-op for paths it has)."""
         env = dict(os.environ, NIX_SSHOPTS=" ".join(self.options.args(self.port)))
-        command = ["nix", "copy", "--no-check-sigs", "--log-format", "internal-json",
-                   "--to", f"ssh://{self.destination}", store_path]
+        command = nixcli.nix("copy", "--no-check-sigs", "--log-format", "internal-json",
+                             "--to", f"ssh://{self.destination}", store_path)
         reporter.log(f"copying {store_path} to {self}")
         log = NixLog(reporter)
         result = _stream(command, reporter, env=env, on_line=log.feed)

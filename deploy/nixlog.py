@@ -13,6 +13,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from nixcli import is_retry_warning
+
 ACT_COPY_PATHS = 103
 ACT_BUILDS = 104
 ACT_BUILD = 105
@@ -76,6 +78,7 @@ class NixLog:
     done: dict[str, int] = field(default_factory=dict)
     total: dict[str, int] = field(default_factory=dict)
     _activities: dict[int, dict] = field(default_factory=dict)
+    _retried: set[str] = field(default_factory=set)
 
     def _emit(self, line: str) -> None:
         self.lines.append(line)
@@ -133,6 +136,10 @@ class NixLog:
             self.errors.append(NixError(raw, event.get("file"), event.get("line"), event.get("column")))
             self._emit(text)
         elif level <= INFO_LEVEL and text:
+            if is_retry_warning(text):  # one line per download, not one per attempt
+                if text.split("retrying in")[0] in self._retried:
+                    return
+                self._retried.add(text.split("retrying in")[0])
             self._emit(text)
 
     @property

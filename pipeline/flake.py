@@ -22,6 +22,7 @@ import textwrap
 from pathlib import Path
 
 from models.states import StepState
+from nixcli import FEATURES
 from pipeline.results import StepResult
 
 __all__ = ["NIX_MEMORY_MB", "NIX_TIMEOUT", "check_flake"]
@@ -107,12 +108,12 @@ def check_flake(
     if binary is None:
         return StepResult("flake", StepState.SKIPPED, f"{nix_instantiate} is not installed, so flake.nix was not checked"), None
     try:
-        parsed = _run_nix([binary, "--parse", "./flake.nix"], checkout, timeout, memory_mb)
+        parsed = _run_nix([binary, *FEATURES, "--parse", "./flake.nix"], checkout, timeout, memory_mb)
         if parsed.returncode != 0:
             return StepResult("flake", StepState.FAILED, _nix_message(parsed.stderr, checkout, "flake.nix does not parse")), None
         evaluated = _run_nix(
             [
-                binary, "--eval", "--strict", "--json", "--readonly-mode",
+                binary, *FEATURES, "--eval", "--strict", "--json", "--readonly-mode",
                 "--option", "restrict-eval", "true",
                 "--option", "allowed-uris", "",
                 "--option", "allow-import-from-derivation", "false",

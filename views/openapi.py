@@ -27,6 +27,8 @@ blueprint = Blueprint("openapi", __name__, url_prefix="/api")
 
 ACCEPTED = {"202": json_response(ref("Accepted"), "started; follow /api/jobs/{job_id}")}
 JOB_START = errors("400", "404", "409")
+# /healthz: the installed nix's version (null: nix is missing or does not answer)
+HEALTH_NIX = {"nix_version": {"type": ["string", "null"], "description": "the installed nix's version, e.g. 2.8.0"}}
 
 
 def _list(schema: str) -> dict:
@@ -58,7 +60,7 @@ def _repository_with_job() -> dict:
 
 PATHS = {
     "/healthz": {"get": {"security": [], "responses": {
-        "200": json_response(closed({"status": {"const": "ok"}}))}}},
+        "200": json_response(closed({"status": {"const": "ok"}, **HEALTH_NIX}))}}},
     "/api/openapi.json": {"get": {"responses": {
         "200": json_response({"type": "object", "required": ["openapi", "info", "paths", "components"]},
                              "this document"), **READ}}},

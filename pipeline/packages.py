@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import stat
 import sys
@@ -11,7 +10,8 @@ from pathlib import Path
 from models.states import StepState
 from pipeline.results import StepResult
 
-__all__ = ["IGNORED_DIRECTORIES", "SDK_PACKAGE", "check_unique", "clash_for", "list_packages"]
+__all__ = ["IGNORED_DIRECTORIES", "SANDBOX_THIRD_PARTY", "SDK_PACKAGE", "check_unique", "clash_for", "list_packages",
+           "sandbox_third_party"]
 
 SDK_PACKAGE = "thymis_controller"
 IGNORED_DIRECTORIES = frozenset({"tests", "test", "__pycache__"})
@@ -43,43 +43,56 @@ def list_packages(checkout: Path) -> tuple[list[str], list[str]]:
     return packages, problems
 
 
-def _builtin_packages() -> dict[str, str]:
-    from thymis_controller.modules.builtin_modules import BUILTIN_MODULE_CLASSES
+# The third-party packages of the sandbox's own environment (top-level import names), used when its
+# requirements file (sandbox/requirements*.txt, one pinned distribution a line) is not there to read.
+SANDBOX_THIRD_PARTY = frozenset({
+    "pydantic", "pydantic_core", "annotated_types", "typing_extensions", "typing_inspection", "jinja2", "markupsafe",
+})
+# Distributions whose import name is not their normalized distribution name.
+_IMPORT_NAMES = {"pyyaml": "yaml", "attrs": "attr"}
 
-    return {cls.__module__.split(".")[0]: f"built-in module {cls.__name__}" for cls in BUILTIN_MODULE_CLASSES}
+
+def _requirement_names(text: str) -> set[str]:
+    names = set()
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        distribution = line
+        for stop in "=<>!~;[ @":
+            distribution = distribution.split(stop, 1)[0]
+        distribution = distribution.strip().lower().replace("-", "_").replace(".", "_")
+        if distribution:
+            names.add(_IMPORT_NAMES.get(distribution, distribution))
+    return names
 
 
-def _installed(name: str) -> str | None:
-    """Where the controller's own environment finds a top-level module ``name``."""
-    if name in sys.builtin_module_names:
-        return "built into the interpreter"
-    module = sys.modules.get(name)
-    if module is not None:
-        return getattr(module, "__file__", None) or "loaded"
-    try:
-        # For a top-level name this only asks the finders; no module code runs.
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
-    return spec.origin or next(iter(spec.submodule_search_locations or []), None) or "installed"
+def sandbox_third_party(sandbox_dir: Path | None = None) -> frozenset[str]:
+    """Top-level names the sandbox's pinned third-party environment provides to repository code."""
+    sandbox_dir = sandbox_dir or Path(__file__).resolve().parent.parent / "sandbox"
+    names = set(SANDBOX_THIRD_PARTY)
+    for requirements in sorted(sandbox_dir.glob("requirements*.txt")):
+        try:
+            names |= _requirement_names(requirements.read_text())
+        except OSError:
+            continue
+    return frozenset(names)
 
 
 def clash_for(name: str, taken_packages: dict[str, str]) -> str | None:
-    """The reason ``name`` may not be used as a repository's package name, or None."""
+    """The reason ``name`` may not be used as a repository's package name, or None.
+
+    Only what repository code can see in the sandbox can clash: the SDK, the standard library, the sandbox's
+    third-party environment and other repositories' packages. The controller's own packages (models, deploy,
+    jobs, …) and its web dependencies never share an interpreter with repository code."""
     if name in taken_packages:
         return f"package `{name}` is already provided by repository `{taken_packages[name]}`"
     if name == SDK_PACKAGE:
         return f"package `{name}` clashes with the controller's module SDK `{SDK_PACKAGE}`"
-    builtins = _builtin_packages()
-    if name in builtins:
-        return f"package `{name}` clashes with the controller's {builtins[name]} (package `{name}`)"
-    if name in sys.stdlib_module_names:
+    if name in sys.stdlib_module_names or name in sys.builtin_module_names:
         return f"package `{name}` clashes with the Python standard-library module `{name}`"
-    where = _installed(name)
-    if where is not None:
-        return f"package `{name}` clashes with the installed Python module `{name}` ({where})"
+    if name in sandbox_third_party():
+        return f"package `{name}` clashes with the sandbox's third-party package `{name}`"
     return None
 
 

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from pipeline.packages import sandbox_third_party
 from pipeline.validate import validate_checkout
 from tests.support import repo_trees
 from tests.support.nix import needs_nix
@@ -195,12 +196,36 @@ def test_package_named_like_the_sdk(tmp_path):
     assert detail(report, "unique") == "package `thymis_controller` clashes with the controller's module SDK `thymis_controller`"
 
 
-def test_package_named_like_an_installed_module(tmp_path):
-    repo = repo_trees.single_module_repo(tmp_path / "repo", "flask", "X = 1\n")
-    text = detail(validate_checkout(repo, nix_instantiate="nix-instantiate-absent"), "unique")
-    assert text.startswith("package `flask` clashes with the installed Python module `flask` (")
-    repo = repo_trees.single_module_repo(tmp_path / "repo2", "pipeline", "X = 1\n")
-    assert "installed Python module `pipeline`" in detail(validate_checkout(repo, nix_instantiate="x-absent"), "unique")
+@pytest.mark.parametrize("name", ["models", "deploy", "jobs", "auth", "views", "pipeline", "flask", "peewee"])
+def test_controller_packages_do_not_clash(tmp_path, name):
+    """Repository code never shares an interpreter with the web application, so its names are free to use."""
+    repo = repo_trees.single_module_repo(tmp_path / "repo", name, "X = 1\n")
+    report = validate_checkout(repo, nix_instantiate="nix-instantiate-absent")
+    assert states(report)["unique"] == "passed", detail(report, "unique")
+    assert detail(report, "unique") == f"package names are unique: `{name}`"
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("json", "clashes with the Python standard-library module `json`"),
+    ("sys", "clashes with the Python standard-library module `sys`"),
+    ("pydantic", "clashes with the sandbox's third-party package `pydantic`"),
+    ("jinja2", "clashes with the sandbox's third-party package `jinja2`"),
+    ("markupsafe", "clashes with the sandbox's third-party package `markupsafe`"),
+    ("pydantic_core", "clashes with the sandbox's third-party package `pydantic_core`"),
+])
+def test_what_the_sandbox_provides_clashes(tmp_path, name, reason):
+    repo = repo_trees.single_module_repo(tmp_path / "repo", name, "X = 1\n")
+    report = validate_checkout(repo, nix_instantiate="nix-instantiate-absent")
+    assert detail(report, "unique") == f"package `{name}` {reason}"
+    assert not report.ok
+
+
+def test_sandbox_requirements_file_names_are_read(tmp_path):
+    (tmp_path / "requirements.txt").write_text(
+        "# pinned\npydantic==2.10.4 --hash=sha256:00\nPyYAML>=6 ; python_version>'3'\nsome-Thing[extra]==1\n")
+    names = sandbox_third_party(tmp_path)
+    assert {"pydantic", "yaml", "some_thing", "jinja2"} <= names
+    assert "models" not in names
 
 
 def test_hidden_tests_and_symlinked_directories_are_not_packages(tmp_path):
@@ -212,3 +237,11 @@ def test_hidden_tests_and_symlinked_directories_are_not_packages(tmp_path):
     report = validate_checkout(repo, nix_instantiate="nix-instantiate-absent")
     assert report.packages == ["real_pkg"]
     assert "`not-a-name` is not a valid Python package name" in detail(report, "unique")
+
+
+@needs_nix
+def test_repository_package_named_like_a_controller_package_loads_in_the_sandbox(tmp_path):
+    """`models` is this application's own package; in the sandbox the repository's `models` is the one imported."""
+    report = validate_checkout(repo_trees.valid_repo(tmp_path / "repo", package="models"))
+    assert report.ok, [(s.step, s.detail) for s in report.steps]
+    assert [m["type"] for m in report.modules] == ["models.modules.Greeter", "models.modules.Users"]

@@ -15,6 +15,7 @@ class Settings:
     project_path: Path
     base_url: str = "http://127.0.0.1:8000"
     password_file: Path | None = None
+    auth_basic_username: str = "admin"      # the user name of the login form (THYMIS_AUTH_BASIC_USERNAME)
     allow_local_repositories: bool = False
     trust_proxy: bool = False                # one reverse proxy in front: use its X-Forwarded-For/-Proto
     ssh_key: Path | None = None
@@ -77,6 +78,17 @@ def default_thymis_flake_url(root: Path | None = None) -> str:
     return f"git+file://{root}" if (root / ".git").exists() else f"path:{root}"
 
 
+def thymis_flake_url_from_env() -> str:
+    """THYMIS_FLAKE_URL; else, as Thymis does, THYMIS_FLAKE_ROOT (a checkout of the flake, used as
+    `git+file://<resolved folder>`); else this project's own flake."""
+    if os.environ.get("THYMIS_FLAKE_URL"):
+        return os.environ["THYMIS_FLAKE_URL"]
+    root = os.environ.get("THYMIS_FLAKE_ROOT")
+    if root:
+        return f"git+file://{Path(root).resolve()}"
+    return default_thymis_flake_url()
+
+
 def _is_cli_command() -> bool:
     """`flask --app app repos ...` runs its own job in the foreground; only servers start the worker."""
     return os.environ.get("FLASK_RUN_FROM_CLI") == "true" and "run" not in sys.argv[1:]
@@ -93,7 +105,8 @@ def load_settings(overrides: dict | None = None) -> Settings:
         "ssh_key": _env_path("THYMIS_SSH_KEY"),
         "system_profile": Path(os.environ.get("THYMIS_SYSTEM_PROFILE", "/nix/var/nix/profiles/system")),
         "local_activation_command": os.environ.get("THYMIS_LOCAL_ACTIVATION_COMMAND", ""),
-        "thymis_flake_url": os.environ.get("THYMIS_FLAKE_URL") or default_thymis_flake_url(),
+        "auth_basic_username": os.environ.get("THYMIS_AUTH_BASIC_USERNAME", "").strip() or "admin",
+        "thymis_flake_url": thymis_flake_url_from_env(),
         "deploy_parallel": int(os.environ.get("THYMIS_DEPLOY_PARALLEL", "4")),
         "job_threads": int(os.environ.get("THYMIS_JOB_THREADS", "2")),
         "start_job_worker": not _is_cli_command(),

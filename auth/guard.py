@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, g, jsonify, redirect, session, url_for
+from flask import abort, current_app, g, jsonify, redirect, session, url_for
 from htmx_flask import make_response, request
 
 from auth.tokens import token_owner
@@ -48,7 +48,8 @@ def check_request():
             return json_error(401, "unauthenticated", "the bearer token is not valid")
         g.auth = f"token:{owner.name}"
         return None
-    if session.get("user") == "admin":
+    user = session.get("user")
+    if user and user == current_app.config["THYMIS"].auth_basic_username:
         g.auth = "session"
         if request.method not in SAFE_METHODS:
             _check_csrf()

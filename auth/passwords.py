@@ -36,6 +36,15 @@ def set_admin_password(password: str) -> None:
     ControllerSetting.insert(key=PASSWORD_KEY, value=generate_password_hash(password)).on_conflict_replace().execute()
 
 
+def check_login(settings, username: str, password: str) -> bool:
+    """The login form's check: the configured user name (THYMIS_AUTH_BASIC_USERNAME) and the admin password.
+    Both are always checked, so a wrong user name takes as long, and reads the same, as a wrong password."""
+    expected = settings.auth_basic_username.encode()
+    name_ok = secrets.compare_digest(expected, (username or "").strip().encode())
+    password_ok = check_admin_password(settings, password)
+    return name_ok and password_ok
+
+
 def check_admin_password(settings, candidate: str) -> bool:
     if not candidate:
         return False

@@ -83,7 +83,7 @@ def csrf_from(html: str) -> str:
 
 def login(client, password: str):
     page = client.get("/login").get_data(as_text=True)
-    return client.post("/login", data={"password": password, "csrf_token": csrf_from(page)})
+    return client.post("/login", data={"username": "admin", "password": password, "csrf_token": csrf_from(page)})
 
 
 @pytest.fixture

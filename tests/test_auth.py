@@ -36,7 +36,7 @@ def test_admin_password_is_printed_once_and_survives_restart(app_factory, announ
 def test_wrong_password_is_refused(app, admin_password):
     response = login(app.test_client(), admin_password + "x")
     assert response.status_code == 401
-    assert "wrong password" in response.get_data(as_text=True)
+    assert "wrong user name or password" in response.get_data(as_text=True)
 
 
 def test_password_file_replaces_generated_password(app_factory, tmp_path, announced):
@@ -56,14 +56,15 @@ import pytest
 def test_login_redirect_stays_on_this_site(app, admin_password, target):
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"password": admin_password, "csrf_token": csrf_from(page), "next": target})
+    response = client.post("/login", data={"username": "admin", "password": admin_password,
+                                           "csrf_token": csrf_from(page), "next": target})
     assert response.headers["Location"] == "/repositories"
 
 
 def test_login_redirect_returns_to_the_page_asked_for(app, admin_password):
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"password": admin_password, "csrf_token": csrf_from(page),
+    response = client.post("/login", data={"username": "admin", "password": admin_password, "csrf_token": csrf_from(page),
                                            "next": "/devices/kiosk?tab=modules"})
     assert response.headers["Location"] == "/devices/kiosk?tab=modules"
 
@@ -76,7 +77,7 @@ def test_forms_without_csrf_token_are_refused(client):
 
 
 def test_login_form_needs_csrf_token(app, admin_password):
-    response = app.test_client().post("/login", data={"password": admin_password})
+    response = app.test_client().post("/login", data={"username": "admin", "password": admin_password})
     assert response.status_code == 400
 
 
@@ -132,9 +133,49 @@ def test_behind_a_proxy_each_client_is_throttled_on_its_own(app_factory, announc
     client = app.test_client()
     for _ in range(MAX_FAILURES):
         page = client.get("/login").get_data(as_text=True)
-        client.post("/login", data={"password": "guess", "csrf_token": csrf_from(page)},
+        client.post("/login", data={"username": "admin", "password": "guess", "csrf_token": csrf_from(page)},
                     headers={"X-Forwarded-For": "203.0.113.7"})
     page = client.get("/login").get_data(as_text=True)
-    other = client.post("/login", data={"password": announced[0], "csrf_token": csrf_from(page)},
+    other = client.post("/login", data={"username": "admin", "password": announced[0],
+                                        "csrf_token": csrf_from(page)},
                         headers={"X-Forwarded-For": "198.51.100.2"})
     assert other.status_code == 302
+
+
+def _post_login(client, username, password):
+    page = client.get("/login").get_data(as_text=True)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": csrf_from(page)})
+
+
+def test_login_needs_the_user_name_and_a_wrong_one_reads_like_a_wrong_password(app, admin_password):
+    client = app.test_client()
+    wrong_name = _post_login(client, "root", admin_password)
+    wrong_password = _post_login(client, "admin", "guess")
+    no_name = _post_login(client, "", admin_password)
+    for response in (wrong_name, wrong_password, no_name):
+        assert response.status_code == 401
+        assert "wrong user name or password" in response.get_data(as_text=True)
+    assert client.get("/repositories").status_code == 302
+    assert _post_login(client, "admin", admin_password).status_code == 302
+    assert client.get("/repositories").status_code == 200
+
+
+def test_auth_basic_username_sets_the_user_name(app_factory, announced, monkeypatch):
+    monkeypatch.setenv("THYMIS_AUTH_BASIC_USERNAME", "operator")
+    from settings import load_settings
+    assert load_settings().auth_basic_username == "operator"
+    app = app_factory(auth_basic_username="operator")
+    client = app.test_client()
+    assert _post_login(client, "admin", announced[0]).status_code == 401
+    page = client.get("/login").get_data(as_text=True)
+    assert 'name="username"' in page
+    assert _post_login(client, "operator", announced[0]).status_code == 302
+    assert client.get("/repositories").status_code == 200
+
+
+def test_a_session_of_a_renamed_user_ends(app, client):
+    app.config["THYMIS"].auth_basic_username = "renamed"
+    try:
+        assert client.get("/repositories").status_code == 302
+    finally:
+        app.config["THYMIS"].auth_basic_username = "admin"

@@ -14,6 +14,7 @@ def test_add_fetch_and_remove_a_repository(controller, page, git_server):
 
     page.goto(base + "/repositories")
     expect(page).to_have_url(re.compile(r"/login"))
+    page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     expect(page.get_by_role("heading", name="External Repositories")).to_be_visible()

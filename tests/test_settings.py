@@ -25,3 +25,19 @@ def test_secret_files_are_never_seen_half_written(tmp_path):
         assert len(set(values)) == 1 and values[0] == path.read_text().strip() and len(values[0]) > 20
         assert path.stat().st_mode & 0o777 == 0o600
     assert len({values[0] for values in results}) == 30
+
+
+def test_thymis_flake_root_names_the_thymis_input_as_thymis_does(tmp_path, monkeypatch):
+    """Thymis's THYMIS_FLAKE_ROOT: a checkout of the flake that provides the device module, used as git+file."""
+    from settings import load_settings
+    monkeypatch.delenv("THYMIS_FLAKE_URL", raising=False)
+    (tmp_path / "checkout").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "checkout")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("THYMIS_FLAKE_ROOT", "link")
+    assert load_settings().thymis_flake_url == f"git+file://{(tmp_path / 'checkout').resolve()}"
+    monkeypatch.setenv("THYMIS_FLAKE_URL", "github:example/other")  # the explicit URL wins
+    assert load_settings().thymis_flake_url == "github:example/other"
+    monkeypatch.delenv("THYMIS_FLAKE_URL")
+    monkeypatch.delenv("THYMIS_FLAKE_ROOT")
+    assert load_settings().thymis_flake_url == default_thymis_flake_url()

@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
-from auth.passwords import check_admin_password
+from auth.passwords import check_login
 from auth.throttle import login_throttle
 from views.rendering import settings
 
@@ -26,18 +26,21 @@ def login():
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next"))
     client = request.remote_addr or "unknown"
+    username = request.form.get("username", "")
     wait = login_throttle.wait_seconds(client)
     if wait:
         return render_template("login.html", error=f"too many failed logins; try again in {wait} s",
-                               next=request.form.get("next")), 429, {"Retry-After": str(wait)}
-    if check_admin_password(settings(), request.form.get("password", "")):
+                               next=request.form.get("next"),
+                               username=username), 429, {"Retry-After": str(wait)}
+    if check_login(settings(), username, request.form.get("password", "")):
         login_throttle.succeeded(client)
         session.clear()
-        session["user"] = "admin"
+        session["user"] = settings().auth_basic_username
         session.permanent = True
         return redirect(_safe_next(request.form.get("next")))
     login_throttle.failed(client)
-    return render_template("login.html", error="wrong password", next=request.form.get("next")), 401
+    return render_template("login.html", error="wrong user name or password",
+                           next=request.form.get("next"), username=username), 401
 
 
 @blueprint.post("/logout")

@@ -24,6 +24,7 @@ def page():
 def log_in(page, base: str, password: str) -> None:
     from playwright.sync_api import expect
     page.goto(base + "/login")
+    page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     expect(page.get_by_role("heading", name="External Repositories")).to_be_visible()

@@ -32,6 +32,8 @@
       nixosModules = {
         # services.thymis-controller, the appliance.
         default = ./nixos-module;
+        # Thymis's name for the same module.
+        thymis-controller = self.nixosModules.default;
         # The base module of generated device configurations (thymis.config.*).
         thymis-device = ./nixos-module/device.nix;
       };

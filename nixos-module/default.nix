@@ -75,6 +75,7 @@ let
   commonEnvironment = {
     HOME = cfg.project-path;
     THYMIS_PROJECT_PATH = cfg.project-path;
+    THYMIS_AUTH_BASIC_USERNAME = cfg.auth-basic-username;
     THYMIS_ALLOW_LOCAL_REPOSITORIES = if cfg.allow-local-repositories then "1" else "0";
     XDG_CACHE_HOME = "/var/cache/thymis-controller";
     NIX_REMOTE = "daemon";
@@ -211,6 +212,53 @@ in
       '';
     };
 
+    auth-basic = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Thymis's switch for user name + password login. Here that login is the
+        only one and it is always on; `false` is accepted (so a Thymis
+        configuration evaluates) and reported by a warning that it has no effect.
+      '';
+    };
+
+    auth-basic-username = mkOption {
+      type = types.str;
+      default = "admin";
+      example = "operator";
+      description = "User name of the login form (THYMIS_AUTH_BASIC_USERNAME); the password is the admin password.";
+    };
+
+    agent-access-url = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "https://thymis.example.com";
+      description = ''
+        Thymis's URL for its device agents. This controller has no device agent
+        (it reaches devices over SSH), so the option is accepted and unused: a
+        warning says so when it is set.
+      '';
+    };
+
+    system-binfmt-aarch64-enable = mkEnableOption ''
+      emulation of aarch64-linux (boot.binfmt.emulatedSystems), so that this
+      machine can build device configurations for aarch64 devices'';
+
+    system-binfmt-x86_64-enable = mkEnableOption ''
+      emulation of x86_64-linux (boot.binfmt.emulatedSystems), so that this
+      machine can build device configurations for x86_64 devices'';
+
+    recommended-nix-gc-settings-enable = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Thymis's recommended Nix store settings, each a default you can
+        override: a daily garbage collection at 02:00 (randomized by up to 15
+        minutes) that keeps build outputs, `keep-outputs`, `auto-optimise-store`
+        and 12 GiB `min-free`.
+      '';
+    };
+
     ssh-key-file = mkOption {
       type = types.nullOr absolutePath;
       default = null;
@@ -287,6 +335,10 @@ in
       {
         assertions = [
           {
+            assertion = builtins.match "[^[:space:]]+" cfg.auth-basic-username != null;
+            message = "services.thymis-controller.auth-basic-username must be a non-empty user name without spaces.";
+          }
+          {
             assertion =
               !(lib.any (prefix: lib.hasPrefix prefix (cfg.project-path + "/")) [
                 "/home/"
@@ -307,7 +359,9 @@ in
         ];
 
         warnings =
-          lib.optional
+          lib.optional (!cfg.auth-basic) "services.thymis-controller.auth-basic = false has no effect: user name + password login is this controller's only login and stays on."
+          ++ lib.optional (cfg.agent-access-url != null) "services.thymis-controller.agent-access-url is not used: this controller has no device agent, it reaches devices over SSH."
+          ++ lib.optional
             (
               cfg.open-firewall
               && !cfg.nginx-vhost-enable
@@ -410,6 +464,10 @@ in
           };
         };
 
+        boot.binfmt.emulatedSystems =
+          lib.optional cfg.system-binfmt-aarch64-enable "aarch64-linux"
+          ++ lib.optional cfg.system-binfmt-x86_64-enable "x86_64-linux";
+
         networking.firewall.allowedTCPPorts = mkIf cfg.open-firewall (
           if cfg.nginx-vhost-enable then
             [
@@ -420,6 +478,20 @@ in
             [ cfg.listen-port ]
         );
       }
+
+      # Thymis's recommended store settings, each a default the machine's own configuration may override.
+      (mkIf cfg.recommended-nix-gc-settings-enable {
+        nix.settings = {
+          keep-outputs = lib.mkDefault true;
+          auto-optimise-store = lib.mkDefault true;
+          min-free = lib.mkDefault (12 * 1024 * 1024 * 1024);
+        };
+        nix.gc = {
+          automatic = lib.mkDefault true;
+          dates = lib.mkDefault "02:00";
+          randomizedDelaySec = lib.mkDefault "15min";
+        };
+      })
 
       (mkIf cfg.local-activation-enable {
         security.polkit.enable = true;

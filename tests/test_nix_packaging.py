@@ -50,6 +50,13 @@ MODULE_OPTIONS = {
     "extra-environment": ("attribute set of string", {}),
     "local-activation-enable": ("boolean", False),
     "local-activation-action": (None, "switch"),
+    # Thymis's option names (nix/thymis-controller-nixos-module.nix in Thymis-io/thymis)
+    "auth-basic": ("boolean", True),
+    "auth-basic-username": ("string", "admin"),
+    "agent-access-url": ("null or string", None),
+    "system-binfmt-aarch64-enable": ("boolean", False),
+    "system-binfmt-x86_64-enable": ("boolean", False),
+    "recommended-nix-gc-settings-enable": ("boolean", True),
 }
 
 pytestmark = pytest.mark.skipif(shutil.which("nix") is None, reason="nix is not installed")
@@ -124,6 +131,7 @@ def test_flake_show_lists_every_output(flake):
         assert shown["checks"][system]["vm-test"]["type"] == "derivation"
     assert shown["nixosModules"]["default"]["type"] == "nixos-module"
     assert shown["nixosModules"]["thymis-device"]["type"] == "nixos-module"
+    assert shown["nixosModules"]["thymis-controller"]["type"] == "nixos-module"
 
 
 @pytest.mark.parametrize("system", SYSTEMS)
@@ -361,7 +369,15 @@ REAL_LIB_STUBS = """
       users.users = lib.mkOption { type = t.attrsOf t.anything; default = { }; };
       users.groups = lib.mkOption { type = t.attrsOf t.anything; default = { }; };
       nix.package = lib.mkOption { type = t.package; default = pkgs.nix; };
-      nix.settings.allowed-users = lib.mkOption { type = t.listOf t.str; default = [ "*" ]; };
+      nix.settings = lib.mkOption {
+        type = t.submodule {
+          freeformType = t.attrsOf t.anything;
+          options.allowed-users = lib.mkOption { type = t.listOf t.str; default = [ "*" ]; };
+        };
+        default = { };
+      };
+      nix.gc = anything;
+      boot.binfmt.emulatedSystems = lib.mkOption { type = t.listOf t.str; default = [ ]; };
       systemd.package = lib.mkOption { type = t.package; default = pkgs.nix; };
       systemd.services = lib.mkOption {
         type = t.attrsOf (t.submodule { freeformType = t.attrsOf t.anything; });
@@ -447,3 +463,69 @@ def test_module_with_real_nixpkgs_lib(standin):
     assert result["firewall"] == [80, 443]
     assert result["failedAssertions"] == []
     assert result["relativePathRejected"]
+
+
+def test_module_accepts_a_thymis_configuration(standin):
+    """A Thymis user's services.thymis-controller settings evaluate; the unused ones warn that they are unused."""
+    nixpkgs = real_nixpkgs_lib()
+    stubs = REAL_LIB_STUBS.replace("STANDIN", str(standin))
+    expression = f"""
+      let
+        lib = import {nixpkgs}/lib;
+        evaluate = settings: (lib.evalModules {{
+          modules = [ {REPO}/nixos-module/default.nix ({stubs}) {{ services.thymis-controller = settings; }} ];
+        }}).config;
+        thymis = evaluate {{
+          enable = true;
+          base-url = "https://thymis.example.com";
+          agent-access-url = "https://thymis.example.com";
+          auth-basic = false;
+          auth-basic-username = "operator";
+          auth-basic-password-file = "/run/secrets/thymis-password";
+          system-binfmt-aarch64-enable = true;
+          system-binfmt-x86_64-enable = true;
+          recommended-nix-gc-settings-enable = true;
+          listen-host = "127.0.0.1";
+          listen-port = 8000;
+          nginx-vhost-enable = true;
+          nginx-vhost-name = "thymis";
+          project-path = "/var/lib/thymis";
+        }};
+        plain = evaluate {{ enable = true; recommended-nix-gc-settings-enable = false; }};
+        defaults = evaluate {{ enable = true; }};
+        emptyName = evaluate {{ enable = true; auth-basic-username = ""; }};
+        environment = thymis.systemd.services.thymis-controller.environment;
+      in
+      {{
+        warnings = thymis.warnings;
+        plainWarnings = plain.warnings;
+        username = environment.THYMIS_AUTH_BASIC_USERNAME;
+        defaultUsername = defaults.systemd.services.thymis-controller.environment.THYMIS_AUTH_BASIC_USERNAME;
+        binfmt = thymis.boot.binfmt.emulatedSystems;
+        defaultBinfmt = defaults.boot.binfmt.emulatedSystems;
+        gc = thymis.nix.gc;
+        settings = removeAttrs thymis.nix.settings [ "allowed-users" ];
+        plainGc = plain.nix.gc;
+        plainSettings = removeAttrs plain.nix.settings [ "allowed-users" ];
+        failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) thymis.assertions);
+        emptyNameFails = map (a: a.message) (builtins.filter (a: !a.assertion) emptyName.assertions);
+      }}
+    """
+    result = json.loads(run(["nix-instantiate", "--eval", "--strict", "--json", "--expr", expression]).stdout)
+    assert result["failedAssertions"] == []
+    assert len(result["warnings"]) == 2
+    assert "auth-basic = false has no effect" in result["warnings"][0]
+    assert "agent-access-url is not used" in result["warnings"][1]
+    assert result["plainWarnings"] == []
+    assert result["username"] == "operator" and result["defaultUsername"] == "admin"
+    assert result["binfmt"] == ["aarch64-linux", "x86_64-linux"] and result["defaultBinfmt"] == []
+    assert result["gc"] == {"automatic": True, "dates": "02:00", "randomizedDelaySec": "15min"}
+    assert result["settings"] == {"keep-outputs": True, "auto-optimise-store": True, "min-free": 12 * 1024 ** 3}
+    assert result["plainGc"] == {} and result["plainSettings"] == {}
+    assert result["emptyNameFails"] == [
+        "services.thymis-controller.auth-basic-username must be a non-empty user name without spaces."]
+
+
+def test_flake_exports_the_controller_module_under_thymis_name(flake):
+    same = nix_eval(flake, "nixosModules", apply="m: m.thymis-controller == m.default")
+    assert same is True

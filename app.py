@@ -8,13 +8,13 @@ from flask import Flask
 from htmx_flask import Htmx
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import sandbox
 from auth import check_request, csrf_token
 from auth.passwords import ensure_admin_password
 from deploy.targets import TARGET_HELP
 from jobs import JobKinds, JobRunner
 from models import database, open_database
 from models.migrations import migrate
-from sandbox import hide_from_sandbox
 from settings import load_settings, read_or_create_secret
 
 
@@ -33,6 +33,20 @@ def job_kinds() -> JobKinds:
     return kinds
 
 
+def _sandbox_warning(signed_in: bool) -> str | None:
+    """The banner every page shows when repository code does not run in a working sandbox (the reason, which
+    may name paths on the server, only to a signed-in user)."""
+    status = sandbox.isolation()
+    if status["isolation"] == "none":
+        return ("Repository code runs WITHOUT ISOLATION (THYMIS_SANDBOX=unsafe-none): it can read the database "
+                "and the keys. Use only with repositories you trust.")
+    if not signed_in:
+        return None
+    if status["isolation"] == "bwrap":
+        return status["python_warning"]
+    return f"Validation and rendering fail: {status['detail']}"
+
+
 def create_app(config: dict | None = None) -> Flask:
     config = dict(config or {})
     announce = config.pop("announce_password", None)  # tests collect the first-start password here
@@ -41,7 +55,9 @@ def create_app(config: dict | None = None) -> Flask:
     os.chmod(settings.project_path, 0o700)
     for folder in (settings.repos_path, settings.checkouts_path):
         folder.mkdir(exist_ok=True)
-    hide_from_sandbox(settings.project_path)
+    sandbox.hide_from_sandbox(settings.project_path)
+    sandbox.configure(sandbox.SandboxConfig(mode=settings.sandbox, python=settings.sandbox_python,
+                                            env_dir=settings.sandbox_env))
     from repos.connect import startup as prepare_credentials
     prepare_credentials(settings)  # secrets key file (0600); leftover key directories of crashed fetches removed
 
@@ -76,6 +92,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(check_request)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["target_help"] = TARGET_HELP
+    app.jinja_env.globals["sandbox_warning"] = _sandbox_warning
 
     from views import register_views
     register_views(app)

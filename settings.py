@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
+SANDBOX_MODES = ("bwrap", "unsafe-none")
 
 
 @dataclass
@@ -27,6 +28,9 @@ class Settings:
     start_job_worker: bool = True
     fetch_connect_timeout: float = 15.0
     fetch_transfer_timeout: float = 300.0
+    sandbox: str = "bwrap"                   # or "unsafe-none": repository code runs without isolation
+    sandbox_python: str | None = None        # the sandbox's interpreter (None: the one scripts/setup.sh chose)
+    sandbox_env: Path | None = None          # its pinned packages (None: .sandbox-env beside the code)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -110,9 +114,14 @@ def load_settings(overrides: dict | None = None) -> Settings:
         "deploy_parallel": int(os.environ.get("THYMIS_DEPLOY_PARALLEL", "4")),
         "job_threads": int(os.environ.get("THYMIS_JOB_THREADS", "2")),
         "start_job_worker": not _is_cli_command(),
+        "sandbox": (os.environ.get("THYMIS_SANDBOX") or "bwrap").strip(),
+        "sandbox_python": os.environ.get("THYMIS_SANDBOX_PYTHON") or None,
+        "sandbox_env": _env_path("THYMIS_SANDBOX_ENV"),
     }
     values.update(overrides)
     values["project_path"] = Path(values["project_path"]).absolute()
+    if values["sandbox"] not in SANDBOX_MODES:
+        raise ValueError(f"THYMIS_SANDBOX must be one of {', '.join(SANDBOX_MODES)}, not {values['sandbox']!r}")
     return Settings(**values)
 
 

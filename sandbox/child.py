@@ -2,7 +2,7 @@
 
 It is passed to ``python -I -S -B -c`` as source text, with one argument: the
 path of the request file. It lowers its own resource limits before touching any
-repository code, puts the checkouts and the SDK link folder on ``sys.path``,
+repository code, puts the SDK, the pinned environment and the checkouts on ``sys.path``,
 runs the operation, and writes one JSON object to the result file descriptor:
 ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": {...}}``.
 Nothing is printed to stdout; anything found there was printed by a module.
@@ -20,7 +20,7 @@ import traceback
 
 def set_limits(limits):
     def lower(kind, value):
-        soft, hard = resource.getrlimit(kind)
+        _soft, hard = resource.getrlimit(kind)
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
         resource.setrlimit(kind, (value, value))
@@ -32,45 +32,6 @@ def set_limits(limits):
     lower(resource.RLIMIT_NOFILE, limits["open_files"])
     if limits.get("processes"):
         lower(resource.RLIMIT_NPROC, limits["processes"])
-
-
-def isolate(checkouts, hide):
-    """Best effort: new network and mount namespaces (a user namespace too when not root). No network but a down
-    loopback device; the checkouts are bind-mounted into the working directory and an empty tmpfs covers every
-    path in `hide` (the controller's data folder: database, keys), so module code cannot read them.
-    Returns (checkout paths to use, network status, filesystem status)."""
-    import ctypes
-
-    clone_newns, clone_newuser, clone_newnet = 0x00020000, 0x10000000, 0x40000000
-    ms_bind, ms_rec, ms_private, ms_nosuid, ms_nodev = 4096, 16384, 1 << 18, 2, 4
-    flags = clone_newnet | clone_newns | (0 if os.geteuid() == 0 else clone_newuser)
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
-        if libc.unshare(flags) != 0:
-            reason = os.strerror(ctypes.get_errno())
-            return checkouts, "not isolated: " + reason, "not isolated: " + reason
-    except (OSError, AttributeError) as e:
-        return checkouts, f"not isolated: {e}", f"not isolated: {e}"
-
-    def mount(source, target, fstype, mount_flags):
-        if libc.mount(source, target.encode(), fstype, mount_flags, None) != 0:
-            raise OSError(ctypes.get_errno(), f"mount {target}: {os.strerror(ctypes.get_errno())}")
-
-    try:
-        mount(None, "/", None, ms_rec | ms_private)
-        visible = []
-        for number, checkout in enumerate(checkouts):
-            target = os.path.join(os.getcwd(), "checkouts", str(number), os.path.basename(checkout))
-            os.makedirs(target)
-            mount(checkout.encode(), target, None, ms_bind | ms_rec)
-            visible.append(target)
-        for path in hide:
-            if os.path.isdir(path):
-                mount(b"tmpfs", path, b"tmpfs", ms_nosuid | ms_nodev)
-        return visible, "isolated", "data folder hidden"
-    except OSError as e:
-        return checkouts, "isolated", f"not isolated: {e}"
 
 
 class StepFailure(Exception):
@@ -194,23 +155,34 @@ def render(request, roots, sdk_dir, workdir):
     return outputs
 
 
+def probe():
+    status = {}
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            status = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+    except OSError:
+        pass
+    return {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "path": sys.path,
+            "version": ".".join(map(str, sys.version_info[:3])), "pid": os.getpid(), "ppid": os.getppid(),
+            "capabilities": status.get("CapEff", ""), "no_new_privs": status.get("NoNewPrivs", "")}
+
+
 def main():
     with open(sys.argv[1], encoding="utf-8") as f:
         request = json.load(f)
     result_fd = request["result_fd"]
     sdk_dir = request["sdk_dir"]
     sys.dont_write_bytecode = True
-    if request.get("isolate_network", True):
-        roots, network, filesystem = isolate(request["checkouts"], request.get("hide", []))
-    else:
-        roots, network, filesystem = request["checkouts"], "not isolated: disabled", "not isolated: disabled"
-    sys.path[:0] = roots + [sdk_dir]
+    roots = request["roots"]
+    os.chdir(request["workdir"])
+    # The SDK first (a checkout cannot shadow it), then the pinned packages, then the repository's checkout.
+    sys.path[:0] = [sdk_dir, request["env_dir"]] + roots
     set_limits(request["limits"])
     # Load the SDK (and its built-in modules) from its own bytecode cache, then
     # point the cache somewhere empty: a repository's committed __pycache__ files
     # could otherwise run code that differs from the source shown to the operator.
-    import thymis_controller.modules.builtin_modules  # noqa: F401
-    import thymis_controller.render  # noqa: F401
+    import thymis_controller.modules.builtin_modules
+    import thymis_controller.render
     import thymis_controller.schema  # noqa: F401
 
     sys.pycache_prefix = os.path.join(os.getcwd(), ".pycache-unused")
@@ -220,8 +192,7 @@ def main():
         elif request["operation"] == "render":
             out = {"ok": True, "result": render(request, roots, sdk_dir, os.getcwd())}
         elif request["operation"] == "probe":
-            out = {"ok": True, "result": {"uid": os.getuid(), "gid": os.getgid(), "path": sys.path, "network": network,
-                                            "filesystem": filesystem}}
+            out = {"ok": True, "result": probe()}
         else:
             out = {"ok": False, "error": {"kind": "internal", "message": "unknown operation"}}
     except StepFailure as e:
@@ -239,7 +210,7 @@ def main():
     for stream in (sys.stdout, sys.__stdout__, sys.stderr, sys.__stderr__):
         try:
             stream.flush()
-        except Exception:  # noqa: BLE001 - a module may have replaced or closed a stream
+        except Exception:  # noqa: BLE001, S110 - a module may have replaced or closed a stream
             pass
     os._exit(0)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from thymis_controller.schema import MAX_ICON_CHARS
 
-__all__ = ["clean_module", "clean_setting", "MalformedResult"]
+__all__ = ["MalformedResult", "clean_module", "clean_setting"]
 
 
 class MalformedResult(ValueError):

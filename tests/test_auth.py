@@ -5,7 +5,8 @@ from tests.conftest import csrf_from, login
 def test_healthz_is_public(app):
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
-    assert response.get_json()["status"] == "ok"
+    body = response.get_json()
+    assert body["status"] == "ok" and body["sandbox"]["isolation"] == "bwrap"
 
 
 def test_pages_redirect_to_login_and_api_answers_401(app):

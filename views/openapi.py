@@ -7,10 +7,12 @@ from flask import Blueprint, jsonify
 
 from views.openapi_access import extend as extend_with_access
 from views.openapi_schemas import (
+    BOOLEAN,
     CHANGE,
     CHANGE_NAMED,
     DELETE_NAMED,
     NAME_PARAMETER,
+    NULLABLE_STRING,
     READ,
     READ_NAMED,
     SCHEMAS,
@@ -58,9 +60,20 @@ def _repository_with_job() -> dict:
     return {"allOf": [schema, {"required": ["job_id"], "properties": {"job_id": {"type": "integer"}}}]}
 
 
+SANDBOX_STATUS = closed({
+    "isolation": {"enum": ["bwrap", "none", "unavailable"],
+                  "description": "bwrap: repository code runs in a bubblewrap sandbox; none: THYMIS_SANDBOX=unsafe-none "
+                                 "(no isolation); unavailable: the sandbox cannot start, so validation and rendering "
+                                 "fail (the pages say why)"},
+    "python": {**NULLABLE_STRING, "description": "the version of the interpreter repository code runs on"},
+    "python_fallback": {**BOOLEAN, "description": "true when that interpreter is older than 3.12 (no newer one "
+                                                  "was found: the web app's own is used)"},
+}, description="the sandbox repository code runs in")
+
+
 PATHS = {
     "/healthz": {"get": {"security": [], "responses": {
-        "200": json_response(closed({"status": {"const": "ok"}, **HEALTH_NIX}))}}},
+        "200": json_response(closed({"status": {"const": "ok"}, **HEALTH_NIX, "sandbox": SANDBOX_STATUS}))}}},
     "/api/openapi.json": {"get": {"responses": {
         "200": json_response({"type": "object", "required": ["openapi", "info", "paths", "components"]},
                              "this document"), **READ}}},

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The sandbox's interpreter and its pinned, read-only environment (.sandbox-env, from sandbox/requirements.txt).
+# Usage: scripts/sandbox-env.sh [PYTHON TARGET]   (both given: an environment for PYTHON in folder TARGET)
 # Repository code runs on Python 3.12+ (Thymis uses 3.13): the newest such interpreter on PATH or in pyenv's
 # versions is chosen (THYMIS_SANDBOX_PYTHON overrides); without one, the web app's interpreter is used and
 # /healthz says so. .sandbox-env/.interpreter records the interpreter's path and version; the controller reads it.
@@ -21,7 +22,8 @@ pick() {
   done
   echo "$best"
 }
-python=${THYMIS_SANDBOX_PYTHON:-$(pick)}
+target=${2:-.sandbox-env}
+python=${1:-${THYMIS_SANDBOX_PYTHON:-$(pick)}}
 if [ -z "$python" ]; then
   python=$(.venv/bin/python -c 'import os, sys; print(os.path.realpath(sys.executable))')
   echo "sandbox: no Python 3.12+ found; repository code runs on $($python --version) (the web app's interpreter)" >&2
@@ -31,11 +33,11 @@ version=$(version_of "$python")
 stamp="$python
 $version
 $(sha256sum sandbox/requirements.txt | cut -d' ' -f1)"
-if [ -f .sandbox-env/.interpreter ] && [ "$(cat .sandbox-env/.interpreter)" = "$stamp" ]; then
+if [ -f "$target/.interpreter" ] && [ "$(cat "$target/.interpreter")" = "$stamp" ]; then
   exit 0
 fi
-[ -d .sandbox-env ] && chmod -R u+w .sandbox-env && rm -rf .sandbox-env
-build=$(mktemp -d .sandbox-env.XXXXXX)
+if [ -d "$target" ]; then chmod -R u+w "$target" && rm -rf "$target"; fi
+build=$(mktemp -d "$target.XXXXXX")
 pip=("$python" -m pip)
 if ! "$python" -m pip --version >/dev/null 2>&1; then
   "$python" -m venv "$build/.pip-venv"   # an interpreter without pip: a throwaway venv provides it
@@ -46,6 +48,6 @@ PIP_ROOT_USER_ACTION=ignore "${pip[@]}" install --quiet --disable-pip-version-ch
 rm -rf "$build/.pip-venv"
 printf '%s\n' "$stamp" > "$build/env/.interpreter"
 chmod -R a-w,a+rX "$build/env"
-mv "$build/env" .sandbox-env
+mv "$build/env" "$target"
 rmdir "$build"
-echo "sandbox: Python $version ($python), pinned environment in .sandbox-env"
+echo "sandbox: Python $version ($python), pinned environment in $target"

@@ -1,9 +1,11 @@
-"""Operator commands: flask --app app repos add|list|refresh|remove, tokens create|list|revoke, admin set-password."""
+"""Operator commands: flask --app app repos add|list|refresh|remove, tokens create|list|revoke, admin set-password,
+thymis import."""
 from __future__ import annotations
 
 import json
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -11,13 +13,14 @@ from flask.cli import AppGroup
 
 from auth.passwords import set_admin_password
 from auth.tokens import TokenError, create_token, revoke_token
+from errors import InputError
 from models import ApiToken, Job, Repository
 from repos import repositories as service
-from errors import InputError
 
 repos = AppGroup("repos", help="Manage external repositories.")
 tokens = AppGroup("tokens", help="Manage API tokens for the JSON API.")
 admin = AppGroup("admin", help="Controller administration.")
+thymis = AppGroup("thymis", help="Coming from Thymis: import a Thymis project.")
 
 
 def _settings():
@@ -147,6 +150,21 @@ def admin_set_password(password):
     click.echo("admin password changed")
 
 
+@thymis.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def thymis_import(path):
+    """Import a Thymis project folder (its repository/state.json) or a state.json file."""
+    from configs.thymis_import import import_thymis_project
+    try:
+        report = import_thymis_project(path, _settings())
+    except InputError as exc:
+        _input_failure(exc)
+    for line in report.lines():
+        click.echo(line)
+    if report.jobs:
+        click.echo(f"fetching the repositories: jobs {', '.join(map(str, report.jobs))} (GET /api/jobs/<id>)")
+
+
 def register(app) -> None:
-    for group in (repos, tokens, admin):
+    for group in (repos, tokens, admin, thymis):
         app.cli.add_command(group)

@@ -221,3 +221,32 @@ def test_states_before_0_0_9_call_configurations_devices_and_keep_settings_in_th
 def _file(data: bytes):
     import io
     return io.BytesIO(data)
+
+
+def test_import_in_the_browser(controller, page, tmp_path):
+    """A person uploads a Thymis state.json in Chromium and follows the report to an imported device."""
+    from playwright.sync_api import expect
+
+    from tests.support.browser import log_in
+    base, password = controller
+    log_in(page, base, password)
+    state = {"version": "0.0.9", "repositories": {}, "tags": [
+        {"displayName": "Lobby", "identifier": "lobby", "priority": 70, "modules": [
+            {"type": GONE, "settings": {"url": "https://example.org"}}]}],
+        "configs": [{"displayName": "Screen 1", "identifier": "screen-1", "tags": ["lobby"],
+                     "modules": [{"type": CORE, "settings": {"device_name": "screen-1"}}]}]}
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(state))
+
+    page.get_by_role("link", name="Import from Thymis").click()
+    page.set_input_files("#field-state", str(path))
+    page.get_by_role("button", name="Import").click()
+    report = page.locator("#import-report")
+    expect(report).to_contain_text(f"tag lobby: module {GONE} is not available here (yet)")
+    report.get_by_role("link", name="screen-1").click()
+    expect(page.get_by_role("heading", name="Screen 1")).to_be_visible()
+
+    page.goto(base + "/import")
+    page.set_input_files("#field-state", str(path))
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("alert")).to_contain_text("this state.json was already imported (")

@@ -15,7 +15,6 @@ from deploy.build import BuildError, BuildResult, build
 from deploy.hosts import CopyError, SshOptions, TargetError
 from deploy.targets import Target, parse_target
 
-
 _locks: dict[tuple[str, str], threading.Lock] = {}
 _locks_guard = threading.Lock()
 

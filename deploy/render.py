@@ -7,8 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from deploy.model import (DEVICE_OWNER, MODULE_TYPE_PATTERN, TAG_OWNER_PREFIX, DeviceConfig, FlakeInput, ModuleFile,
-                          module_file_path)
+from deploy.model import (
+    DEVICE_OWNER,
+    MODULE_TYPE_PATTERN,
+    TAG_OWNER_PREFIX,
+    DeviceConfig,
+    FlakeInput,
+    ModuleFile,
+    module_file_path,
+)
 from thymis_controller.nix.text import KEYWORDS, NAME_PATTERN, nix_attr_name, nix_string
 
 RESERVED_INPUT_NAMES = {"self", "nixpkgs"}

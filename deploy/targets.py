@@ -17,8 +17,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from deploy.activate import (DEFAULT_PROFILE, ActivationResult, Generation, activate_on, activate_with_command,
-                             generations_on, rollback_on)
+from deploy.activate import (
+    DEFAULT_PROFILE,
+    ActivationResult,
+    Generation,
+    activate_on,
+    activate_with_command,
+    generations_on,
+    rollback_on,
+)
 from deploy.hosts import LocalHost, SshHost, SshOptions, TargetError
 
 __all__ = ["TARGET_HELP", "Target", "LocalTarget", "CommandTarget", "SshTarget", "TargetError", "parse_target",

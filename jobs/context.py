@@ -6,8 +6,8 @@ import time
 
 from peewee import fn
 
-from models import Job, utcnow
 from jobs.queue import LOG_LIMIT
+from models import Job, utcnow
 
 FLUSH_SECONDS = 0.5
 

@@ -1,8 +1,8 @@
 """Schema migrations: numbered steps applied in order, recorded in schema_version. Never drop the database."""
 from __future__ import annotations
 
-from models.db import database
 from models import entities as e
+from models.db import database
 
 
 def add_column(db, table: str, column: str, definition: str) -> None:

@@ -29,10 +29,11 @@ from pathlib import Path
 from dulwich.objects import Commit, Tag
 from dulwich.repo import Repo
 
-from .errors import classify
-from .export import ExportError, export_tree
 from repos.transport import Auth, Clock, FetchError, make_client
 from repos.urls import RemoteSpec, validate_ref
+
+from .errors import classify
+from .export import ExportError, export_tree
 
 __all__ = ["Auth", "ExportError", "FetchError", "FetchResult", "RemoteRefs", "export_tree", "fetch",
            "fetched_ref", "ls_remote", "nix_input_url", "open_mirror"]

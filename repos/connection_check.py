@@ -9,9 +9,9 @@ import re
 
 from errors import FieldError, InputError
 from models import Repository
+from pipeline.fetch import RemoteRefs, ls_remote
 from repos.access import DEPLOY_KEY, access_row, check_kind_fits, credentials_for_input
 from repos.connect import REASONS, ConnectionFailed, connection
-from pipeline.fetch import RemoteRefs, ls_remote
 from repos.inputs import RepositoryInput
 from repos.transport import FetchError
 from repos.urls import RemoteSpec, parse_remote_url

@@ -6,10 +6,10 @@ import os
 import pytest
 
 from deploy.activate import ActivationError
-from deploy.targets import activate, generations, rollback
 from deploy.build import build
 from deploy.flake import generate_project
 from deploy.model import DeviceConfig, ModuleFile
+from deploy.targets import activate, generations, rollback
 from tests.support.deploy import Recorder
 
 

@@ -49,6 +49,7 @@ def test_activations_of_one_target_take_turns_across_processes(tmp_path):
     import subprocess
     import sys
     import time
+
     from deploy.many import _target_lock
     code = ("import sys, time; sys.path.insert(0, sys.argv[1]); from pathlib import Path; "
             "from deploy.many import _target_lock\n"

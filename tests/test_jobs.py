@@ -57,6 +57,7 @@ def test_unknown_job_kind_fails_with_a_reason(app, api):
 def test_a_silent_job_keeps_beating_and_is_not_reaped(app, api, monkeypatch):
     import threading
     import time
+
     from jobs import runner
     from tests.conftest import wait_for_job
     monkeypatch.setattr(runner, "HEARTBEAT_SECONDS", 0.1)

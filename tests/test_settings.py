@@ -15,6 +15,7 @@ def test_own_flake_of_a_checkout_is_referenced_through_git(tmp_path):
 def test_secret_files_are_never_seen_half_written(tmp_path):
     """Workers starting at once agree on one complete secret."""
     import multiprocessing
+
     from settings import read_or_create_secret
     results = []
     for trial in range(30):

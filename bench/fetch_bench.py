@@ -31,11 +31,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.export import export_tree  # noqa: E402
-from pipeline.fetch import fetch  # noqa: E402
-from repos.urls import parse_remote_url  # noqa: E402
-from tests.support.git import git_env  # noqa: E402
-from tests.support.gitserver import GitServer  # noqa: E402
+from pipeline.export import export_tree
+from pipeline.fetch import fetch
+from repos.urls import parse_remote_url
+from tests.support.git import git_env
+from tests.support.gitserver import GitServer
 
 BRANCH = "release/stable"
 

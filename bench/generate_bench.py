@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from deploy.flake import _run_lock, generate_project  # noqa: E402
-from deploy.model import DeviceConfig, ModuleFile  # noqa: E402
-from tests.support.git import pinned, work_tree  # noqa: E402
-from tests.support.nix import nixpkgs_standin, thymis_standin  # noqa: E402
+from deploy.flake import _run_lock, generate_project
+from deploy.model import DeviceConfig, ModuleFile
+from tests.support.git import pinned, work_tree
+from tests.support.nix import nixpkgs_standin, thymis_standin
 
 FULL_TARGET, ONE_TARGET = 2.0, 0.2
 

@@ -102,7 +102,7 @@ def deploy_many(project_dir: Path, commit: str, devices: list[DeployTarget], *, 
         ctx = ctx_for(device.name) if ctx_for else None
         try:
             return deploy_device(project_dir, commit, device, ctx, ssh=ssh, build_args=build_args)
-        except Exception as exc:  # noqa: BLE001 - one device's surprise must not lose the others' results
+        except Exception as exc:  # one device's surprise must not lose the others' results
             return DeployOutcome(device.name, False, "error", error=f"{type(exc).__name__}: {exc}")
 
     with ThreadPoolExecutor(max_workers=min(limit, max(len(devices), 1)),

@@ -50,7 +50,7 @@ def enqueue(kind: str, *, repository=None, subject: str | None = None, payload: 
         if existing is None:
             raise
         raise JobConflict(existing) from None
-    for wake in list(_wakers):  # noqa: PERF101 - a copy: another thread may add a waker meanwhile
+    for wake in list(_wakers):  # a copy: another thread may add a waker meanwhile
         wake()
     return job
 

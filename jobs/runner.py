@@ -31,7 +31,7 @@ def _beat(job_id: int, stop: threading.Event) -> None:
         try:
             Job.update(heartbeat_at=utcnow()).where(
                 ((Job.id == job_id) | (Job.parent == job_id)) & (Job.state == "running")).execute()
-        except Exception:  # noqa: BLE001 - a busy database now and then is fine; the next beat retries
+        except Exception:  # a busy database now and then is fine; the next beat retries
             log.debug("heartbeat of job %s failed", job_id, exc_info=True)
 
 
@@ -42,7 +42,7 @@ def run_job(job: Job, settings, kinds: JobKinds) -> None:
     threading.Thread(target=_beat, args=(job.id, stop), name=f"job-{job.id}-heartbeat", daemon=True).start()
     try:
         kinds.handler_for(job.kind)(ctx)
-    except Exception as exc:  # noqa: BLE001 - a job's failure is data, the worker goes on
+    except Exception as exc:  # a job's failure is data, the worker goes on
         message = str(exc) or exc.__class__.__name__
         log.warning("job %s (%s) failed: %s", job.id, job.kind, message)
         log.debug("job %s traceback:\n%s", job.id, traceback.format_exc())
@@ -107,7 +107,7 @@ class JobRunner:
                 if job is not None:
                     run_job(job, self.settings, self.kinds)
                     continue
-            except Exception:  # noqa: BLE001 - e.g. database busy; try again next tick
+            except Exception:  # e.g. database busy; try again next tick
                 log.exception("job worker error")
             self._wake.wait(self.poll_seconds)
             self._wake.clear()

@@ -42,7 +42,7 @@ def fetch_repository(ctx) -> None:
         _fetch_and_validate(ctx, repo)
     except JobFailed:
         raise
-    except Exception as exc:  # noqa: BLE001 - whatever went wrong, the repository must not stay "fetching"
+    except Exception as exc:  # whatever went wrong, the repository must not stay "fetching"
         message = str(exc) or type(exc).__name__
         _fail_fetch(repo, message)
         raise JobFailed(message) from None

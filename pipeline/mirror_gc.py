@@ -24,7 +24,7 @@ def tidy_mirror(mirror: Path, keep: set[str], log) -> None:
             stats = garbage_collect(repo, prune=True, grace_period=0)
             log(f"mirror repacked: {stats.packs_before} packs into {stats.packs_after}, "
                 f"{len(stats.pruned_objects)} unreachable objects removed")
-    except Exception as exc:  # noqa: BLE001 - tidying is optional; a failure must not fail the fetch
+    except Exception as exc:  # tidying is optional; a failure must not fail the fetch
         log(f"mirror not tidied: {exc}")
     finally:
         repo.close()

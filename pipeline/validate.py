@@ -31,7 +31,7 @@ def skip_reason(step: Step, results: dict[str, StepResult], checkout: Checkout) 
 def _run(step: Step, checkout: Checkout) -> StepResult:
     try:
         return step.run(checkout)
-    except Exception as e:  # noqa: BLE001 - a bug or an unreadable checkout must still give a state
+    except Exception as e:  # a bug or an unreadable checkout must still give a state
         tail = traceback.format_exc().strip().splitlines()[-3:]
         return StepResult(step.name, StepState.FAILED, f"internal error: {type(e).__name__}: {e}\n" + "\n".join(tail))
 

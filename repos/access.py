@@ -13,7 +13,6 @@ Secrets (token, private key) are stored encrypted (repos/vault.py) and never ret
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from errors import FieldError, InputError

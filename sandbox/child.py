@@ -123,7 +123,7 @@ def discover(request, roots, sdk_dir):
                     entry = describe_module(instance)
                     entry["package"] = package
                     found.append(entry)
-        except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
+        except BaseException as exc:  # everything is reported to the parent
             raise StepFailure(**_fail_from(exc, doing, roots, sdk_dir)) from None
     found.sort(key=lambda m: m["type"])
     return found
@@ -150,7 +150,7 @@ def render(request, roots, sdk_dir, workdir):
             if not isinstance(text, str):
                 raise TypeError("write_nix_settings produced no text")
             outputs.append(text)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             raise StepFailure(**_fail_from(exc, doing, roots, sdk_dir)) from None
     return outputs
 
@@ -183,7 +183,7 @@ def main():
     # could otherwise run code that differs from the source shown to the operator.
     import thymis_controller.modules.builtin_modules
     import thymis_controller.render
-    import thymis_controller.schema  # noqa: F401
+    import thymis_controller.schema  # noqa: F401 - loaded for its bytecode, see above
 
     sys.pycache_prefix = os.path.join(os.getcwd(), ".pycache-unused")
     try:
@@ -210,7 +210,7 @@ def main():
     for stream in (sys.stdout, sys.__stdout__, sys.stderr, sys.__stderr__):
         try:
             stream.flush()
-        except Exception:  # noqa: BLE001, S110 - a module may have replaced or closed a stream
+        except Exception:  # a module may have replaced or closed a stream
             pass
     os._exit(0)
 

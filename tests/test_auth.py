@@ -1,4 +1,6 @@
 """Authentication on every page and endpoint but /login and /healthz; CSRF on forms; tokens for the API."""
+import pytest
+
 from tests.conftest import csrf_from, login
 
 
@@ -47,9 +49,6 @@ def test_password_file_replaces_generated_password(app_factory, tmp_path, announ
     assert announced == []
     assert login(app.test_client(), "correct horse battery").status_code == 302
     assert login(app.test_client(), "wrong").status_code == 401
-
-
-import pytest
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "/\t/evil.example/x", "/\\evil.example", "https://evil.example/",

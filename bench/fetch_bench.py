@@ -89,7 +89,8 @@ def generate(repo: Path, commits: int, branches: int, tags: int, files: int) -> 
         out.append(b"tag v0.%d\nfrom :%d\n" % (t, main_marks[rng.randrange(len(main_marks))]))
         out.append(b"tagger Bench <bench@example.com> %d +0000\n" % when)
         data(b"tag %d" % t)
-    subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch", "main", str(repo)], check=True, env=git_env())
+    subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch", "main", str(repo)],
+                   check=True, env=git_env())
     subprocess.run(["git", "--git-dir", str(repo), "fast-import", "--quiet"], input=b"".join(out), check=True,
                    env=git_env())
     subprocess.run(["git", "--git-dir", str(repo), "repack", "-a", "-d", "-q"], check=True, env=git_env())

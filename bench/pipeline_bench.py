@@ -64,7 +64,8 @@ def main() -> int:
 
     print(f"\n{args.runs} runs, {len(report.modules)} modules; median (min-max) in ms:")
     for step, values in per_step.items():
-        print(f"  {step:8} {statistics.median(values) * 1000:7.1f}  ({min(values) * 1000:.1f}-{max(values) * 1000:.1f})")
+        print(f"  {step:8} {statistics.median(values) * 1000:7.1f}  "
+              f"({min(values) * 1000:.1f}-{max(values) * 1000:.1f})")
     median = statistics.median(totals)
     print(f"  {'total':8} {median * 1000:7.1f}  ({min(totals) * 1000:.1f}-{max(totals) * 1000:.1f})")
     verdict = "meets" if median < TARGET_SECONDS else "MISSES"

@@ -86,7 +86,8 @@ def main() -> None:
                               "announce_password": lambda password: None, "thymis_flake_url": f"path:{thymis}"})
             settings = app.config["THYMIS"]
             with app.app_context(), database.connection_context():
-                result = app.test_cli_runner().invoke(args=["repos", "add", str(tmp / "src"), "-d", "Bench", "--name", "bench"])
+                result = app.test_cli_runner().invoke(
+                    args=["repos", "add", str(tmp / "src"), "-d", "Bench", "--name", "bench"])
                 assert result.exit_code == 0, result.output
                 for device in range(options.devices):
                     service.save_device({"name": f"dev{device}", "display_name": f"Dev {device}",
@@ -109,9 +110,11 @@ def main() -> None:
               f"one setting changed {one[-1]:.0f} ms", flush=True)
     files = options.devices * 10
     print(f"\n{options.devices} devices x 10 modules ({files} module files), median of {options.runs} runs:")
-    print(f"  full: compose (sandbox render) + generate + commit + lock   {statistics.median(full):8.0f} ms   target < 2000 ms")
+    print(f"  full: compose (sandbox render) + generate + commit + lock   "
+          f"{statistics.median(full):8.0f} ms   target < 2000 ms")
     print(f"    of which compose with a cold render cache                  {statistics.median(full_render):8.0f} ms")
-    print(f"  one device's setting changed, same steps                      {statistics.median(one):8.0f} ms   target < 200 ms")
+    print(f"  one device's setting changed, same steps                      "
+          f"{statistics.median(one):8.0f} ms   target < 200 ms")
 
 
 if __name__ == "__main__":

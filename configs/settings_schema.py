@@ -72,6 +72,7 @@ def check_settings(schema: list[dict], v: Validation, *, require_all: bool = Fal
             clean[name] = result
     if require_all:
         for entry in schema:
-            if entry["name"] not in clean and entry.get("default") is None and entry.get("type") not in ("bool", "list"):
+            if (entry["name"] not in clean and entry.get("default") is None
+                    and entry.get("type") not in ("bool", "list")):
                 v.error(entry["name"], f"{entry.get('display_name') or entry['name']} is required", "required")
     return clean

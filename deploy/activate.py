@@ -79,7 +79,8 @@ echo "@@thymis generation $(gen_of "$profile")"
 if "$new/bin/switch-to-configuration" switch; then echo "@@thymis switched"; exit 0; fi
 echo "@@thymis switch-failed"
 if [ -z "$previous_gen" ]; then echo "@@thymis no-previous"; exit 23; fi
-nix-env --profile "$profile" --switch-generation "$previous_gen" || { echo "@@thymis rollback-failed profile"; exit 22; }
+nix-env --profile "$profile" --switch-generation "$previous_gen" ||
+  { echo "@@thymis rollback-failed profile"; exit 22; }
 if "$previous/bin/switch-to-configuration" switch; then echo "@@thymis rolled-back $previous"; exit 21; fi
 echo "@@thymis rollback-failed switch"
 exit 22

@@ -10,7 +10,8 @@ def job_json(job) -> dict:
         "progress": {"phase": job.phase, "done": job.done, "total": job.total},
         "error": job.error,
         "parent_id": job.parent_id,
-        "children": [{"id": c.id, "subject": c.subject, "state": c.state} for c in job.children.order_by(job.__class__.id)],
+        "children": [{"id": c.id, "subject": c.subject, "state": c.state}
+                     for c in job.children.order_by(job.__class__.id)],
         "log": job.log,
         "created_at": isoformat(job.created_at),
         "started_at": isoformat(job.started_at),

@@ -26,7 +26,8 @@ def taken_packages(repository_id: int) -> dict[str, str]:
 
 def _reusable(cached: CommitValidation | None) -> bool:
     # A clash with another repository may be gone now that it changed or was removed: check again.
-    return cached is not None and not any(s["step"] == "unique" and s["state"] == StepState.FAILED for s in cached.steps)
+    return cached is not None and not any(s["step"] == "unique" and s["state"] == StepState.FAILED
+                                          for s in cached.steps)
 
 
 def validate_commit(repo: Repository, commit: str, checkout, on_step=None, log=print) -> CommitValidation:

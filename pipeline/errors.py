@@ -65,7 +65,8 @@ def _stderr_error(lines: str, spec: RemoteSpec) -> FetchError | None:
                 detail = detail.strip()
                 if code == "host_key" and "CHANGED" in needle:
                     return FetchError(code, f"The SSH host key of {_where(spec)} has CHANGED (a possible "
-                                            "man-in-the-middle): replace it in known_hosts only if the change is expected")
+                                            "man-in-the-middle): replace it in known_hosts only if the change "
+                                            "is expected")
                 if code == "host_key":
                     return FetchError(code, f"The SSH host key of {_where(spec)} is not known (or does not match): "
                                             f"add it to known_hosts ({detail})")

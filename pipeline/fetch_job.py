@@ -50,13 +50,14 @@ def fetch_repository(ctx) -> None:
 
 def _fail_fetch(repo, message: str) -> None:
     kept = f"; still using {repo.active_commit[:7]}" if repo.active_commit else ""
-    _update(repo.id, status=RepositoryStatus.FAILED, last_checked_at=utcnow(), last_error=f"fetch failed: {message}{kept}",
-            steps=[_step(StepState.FAILED, message)])
+    _update(repo.id, status=RepositoryStatus.FAILED, last_checked_at=utcnow(),
+            last_error=f"fetch failed: {message}{kept}", steps=[_step(StepState.FAILED, message)])
 
 
 def _fetch_and_validate(ctx, repo) -> None:
     settings = ctx.settings
-    _update(repo.id, status=RepositoryStatus.FETCHING, steps=[_step(StepState.RUNNING, "asking the remote for its refs")])
+    _update(repo.id, status=RepositoryStatus.FETCHING,
+            steps=[_step(StepState.RUNNING, "asking the remote for its refs")])
     spec = parse_remote_url(repo.url, allow_local=settings.allow_local_repositories)
     wanted = repo.ref or "the remote's default branch"
     ctx.log(f"fetching {wanted} from {spec.url}")
@@ -65,7 +66,8 @@ def _fetch_and_validate(ctx, repo) -> None:
     ctx.progress("connecting", force=True)
     try:
         with repository_auth(repo, spec, settings) as auth:  # keys on disk only inside this block
-            result = fetch(settings.mirror_path(repo.name), spec, repo.ref, auth=auth, progress=ctx.progress, connect_timeout=settings.fetch_connect_timeout,
+            result = fetch(settings.mirror_path(repo.name), spec, repo.ref, auth=auth, progress=ctx.progress,
+                           connect_timeout=settings.fetch_connect_timeout,
                            transfer_timeout=settings.fetch_transfer_timeout)
     except FetchError as exc:
         _fail_fetch(repo, exc.message)

@@ -55,7 +55,8 @@ def _nix_message(stderr: str, checkout: Path, what: str) -> str:
     Nix names no location), followed by Nix's code excerpt."""
     text = _ANSI.sub("", stderr).replace(str(checkout) + "/", "")
     lines = [line for line in text.splitlines() if line.strip()]
-    message = next((line.split("error:", 1)[1].strip() for line in lines if "error:" in line), lines[0].strip() if lines else "")
+    message = next((line.split("error:", 1)[1].strip() for line in lines if "error:" in line),
+                   lines[0].strip() if lines else "")
     location = _LOCATION.search(text)
     excerpt = [line for line in lines if re.match(r"\s*\d*\|", line)]
     if location:
@@ -101,16 +102,19 @@ def check_flake(
     except FileNotFoundError:
         return StepResult("flake", StepState.FAILED, "no flake.nix at the repository root"), None
     if stat.S_ISLNK(st.st_mode):
-        return StepResult("flake", StepState.FAILED, "flake.nix is a symlink; it must be a regular file in the repository"), None
+        return StepResult("flake", StepState.FAILED,
+                          "flake.nix is a symlink; it must be a regular file in the repository"), None
     if not stat.S_ISREG(st.st_mode):
         return StepResult("flake", StepState.FAILED, "flake.nix is not a regular file"), None
     binary = shutil.which(nix_instantiate)
     if binary is None:
-        return StepResult("flake", StepState.SKIPPED, f"{nix_instantiate} is not installed, so flake.nix was not checked"), None
+        return StepResult("flake", StepState.SKIPPED,
+                          f"{nix_instantiate} is not installed, so flake.nix was not checked"), None
     try:
         parsed = _run_nix([binary, *FEATURES, "--parse", "./flake.nix"], checkout, timeout, memory_mb)
         if parsed.returncode != 0:
-            return StepResult("flake", StepState.FAILED, _nix_message(parsed.stderr, checkout, "flake.nix does not parse")), None
+            return StepResult("flake", StepState.FAILED,
+                              _nix_message(parsed.stderr, checkout, "flake.nix does not parse")), None
         evaluated = _run_nix(
             [
                 binary, *FEATURES, "--eval", "--strict", "--json", "--readonly-mode",
@@ -127,7 +131,8 @@ def check_flake(
     except subprocess.TimeoutExpired:
         return StepResult("flake", StepState.FAILED, f"checking flake.nix took longer than {timeout:g} s"), None
     if evaluated.returncode != 0:
-        return StepResult("flake", StepState.FAILED, _nix_message(evaluated.stderr, checkout, "flake.nix cannot be evaluated")), None
+        return StepResult("flake", StepState.FAILED,
+                          _nix_message(evaluated.stderr, checkout, "flake.nix cannot be evaluated")), None
     try:
         facts = json.loads(evaluated.stdout)
     except ValueError:
@@ -137,7 +142,8 @@ def check_flake(
     if not facts.get("hasOutputs"):
         return StepResult("flake", StepState.FAILED, "flake.nix has no outputs function"), None
     if not facts.get("outputsIsFunction"):
-        return StepResult("flake", StepState.FAILED, "flake.nix has no outputs function (outputs is not a function)"), None
+        return StepResult("flake", StepState.FAILED,
+                          "flake.nix has no outputs function (outputs is not a function)"), None
     if not facts.get("inputsIsAttrs"):
         return StepResult("flake", StepState.FAILED, "the inputs of flake.nix are not an attribute set"), None
     description = facts.get("description")

@@ -27,7 +27,8 @@ def check_marker(checkout: Path) -> StepResult:
     if stat.S_ISLNK(st.st_mode):
         target = os.readlink(readme)
         return StepResult(
-            "marker", StepState.FAILED, f"README.md is a symlink (to {target[:200]}); it must be a regular file in the repository"
+            "marker", StepState.FAILED,
+            f"README.md is a symlink (to {target[:200]}); it must be a regular file in the repository"
         )
     if not stat.S_ISREG(st.st_mode):
         return StepResult("marker", StepState.FAILED, "README.md is not a regular file")
@@ -36,7 +37,8 @@ def check_marker(checkout: Path) -> StepResult:
         fd = os.open(readme, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as e:
         if e.errno == errno.ELOOP:
-            return StepResult("marker", StepState.FAILED, "README.md is a symlink; it must be a regular file in the repository")
+            return StepResult("marker", StepState.FAILED,
+                              "README.md is a symlink; it must be a regular file in the repository")
         return StepResult("marker", StepState.FAILED, f"README.md cannot be read: {e.strerror}")
     with os.fdopen(fd, "rb") as f:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):

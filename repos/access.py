@@ -21,7 +21,8 @@ from repos import known_hosts, ssh_keys, vault
 from repos.urls import RemoteSpec, parse_remote_url
 from validation import Validation
 
-NONE, HTTPS_TOKEN, DEPLOY_KEY, HOST_KEY = AccessKind.NONE, AccessKind.HTTPS_TOKEN, AccessKind.DEPLOY_KEY, AccessKind.HOST_KEY
+NONE, HTTPS_TOKEN, DEPLOY_KEY, HOST_KEY = (AccessKind.NONE, AccessKind.HTTPS_TOKEN, AccessKind.DEPLOY_KEY,
+                                          AccessKind.HOST_KEY)
 KINDS = tuple(AccessKind)
 LABELS = {NONE: "None (public)", HTTPS_TOKEN: "HTTPS token", DEPLOY_KEY: "SSH deploy key", HOST_KEY: "Host SSH key"}
 SSH_KINDS = (DEPLOY_KEY, HOST_KEY)

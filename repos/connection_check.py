@@ -26,7 +26,8 @@ def _resolve(refs: RemoteRefs, ref: str | None) -> tuple[str, str]:
     if ref is None:
         name = refs.head if refs.head in refs else "HEAD"
         if name not in refs:
-            raise ConnectionFailed("unknown_ref", "unknown ref", "the remote has no default branch (HEAD): it may be empty")
+            raise ConnectionFailed("unknown_ref", "unknown ref",
+                                   "the remote has no default branch (HEAD): it may be empty")
         return name, refs[name]
     if _HEX40.fullmatch(ref):
         return ref, ref

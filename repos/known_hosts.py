@@ -170,7 +170,8 @@ def add_operator_keys(text: str, settings) -> list[KnownHost]:
         row = KnownHost.get_or_none(host=host, port=port, key_type=key.key_type)
         if row is not None and row.key != key.key:
             conflicts.append(FieldError("lines", f"{host_entry(host, port)} already has a different {key.key_type} "
-                                                f"key on record ({row.fingerprint}); reset that host first", "conflict"))
+                                                f"key on record ({row.fingerprint}); reset that host first",
+                                        "conflict"))
     if conflicts:
         raise InputError(conflicts, status=409)
     rows = [_store(host, port, key, OPERATOR, None) for host, port, key in entries]

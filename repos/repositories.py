@@ -121,7 +121,8 @@ def repository_json(repo: Repository) -> dict:
         "active_commit": repo.active_commit,
         "fetched_commit": repo.fetched_commit,
         "steps": repo.steps or [],
-        "modules": [{"type": m["type"], "display_name": m["display_name"]} for m in (validation.modules if validation else [])],
+        "modules": [{"type": m["type"], "display_name": m["display_name"]}
+                    for m in (validation.modules if validation else [])],
         "last_checked_at": isoformat(repo.last_checked_at),
         "last_error": repo.last_error,
         "job_id": job.id if job else None,

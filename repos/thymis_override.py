@@ -43,5 +43,6 @@ def choose_thymis(name: str | None) -> None:
         ControllerSetting.delete().where(ControllerSetting.key == THYMIS_CHOICE_KEY).execute()
         return
     if name not in thymis_candidates():
-        raise InputError([FieldError("repository", f"'{name}' is not a repository whose flake provides a thymis input")])
+        raise InputError([FieldError("repository",
+                                     f"'{name}' is not a repository whose flake provides a thymis input")])
     ControllerSetting.insert(key=THYMIS_CHOICE_KEY, value=name).on_conflict_replace().execute()

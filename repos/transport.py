@@ -256,7 +256,8 @@ class SshVendor(SSHVendor):
     def argv(self, host: str, command: str, username: str | None, port: int | None) -> list[str]:
         auth = self.auth
         strict = "accept-new" if auth.accept_new_host_keys else "yes"
-        args = ["ssh", "-x", "-T", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, math.ceil(self.clock.connect))}",
+        args = ["ssh", "-x", "-T", "-o", "BatchMode=yes",
+                "-o", f"ConnectTimeout={max(1, math.ceil(self.clock.connect))}",
                 "-o", f"StrictHostKeyChecking={strict}", "-o", "SetEnv=GIT_PROTOCOL=version=2"]
         if auth.ssh_key_path is not None:
             args += ["-o", "IdentitiesOnly=yes", "-i", str(auth.ssh_key_path)]

@@ -65,7 +65,8 @@ def describe_exception(exc, roots, sdk_dir):
         where = {"file": _relative(in_repo[-1].filename, roots), "line": in_repo[-1].lineno}
     if isinstance(exc, SyntaxError) and exc.filename:
         where = {"file": _relative(exc.filename, roots), "line": exc.lineno}
-        lines.append(f'  File "{where["file"]}", line {exc.lineno}' + (f"\n    {(exc.text or '').strip()}" if exc.text else ""))
+        lines.append(f'  File "{where["file"]}", line {exc.lineno}'
+                     + (f"\n    {(exc.text or '').strip()}" if exc.text else ""))
     summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     if isinstance(exc, SyntaxError):
         summary = f"{type(exc).__name__}: {exc.msg}"

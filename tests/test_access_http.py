@@ -40,7 +40,8 @@ def test_token_fetches_and_never_leaks(api, app, client, private_repo, caplog):
     url, repo = private_repo
     out = Outputs()
     body = out.json(api.post("/api/repositories", json={
-        "display_name": "Private", "url": url, "access": {"kind": "https-token", "username": "reader", "token": TOKEN}}))
+        "display_name": "Private", "url": url,
+        "access": {"kind": "https-token", "username": "reader", "token": TOKEN}}))
     assert body["access"] == {"kind": "https-token", "username": "reader"}
     job = out.job(api, body["job_id"])
     assert job["state"] == "succeeded", job
@@ -119,7 +120,8 @@ def test_connection_test_of_unsaved_input_reports_each_failure(api, private_repo
     ok = api.post("/api/test-connection", json={"url": url, "ref": "main", "access": {
         "kind": "https-token", "username": "reader", "token": TOKEN}}).get_json()
     assert ok["ok"] and ok["commit"] == repo.rev("refs/heads/main") and TOKEN not in str(ok)
-    cases = [({"url": url, "access": {"kind": "https-token", "username": "reader", "token": "bad"}}, "authentication failed"),
+    cases = [({"url": url, "access": {"kind": "https-token", "username": "reader", "token": "bad"}},
+              "authentication failed"),
              ({"url": url}, "authentication required"),
              ({"url": url.replace("/private-", "/none-")}, "repository not found"),
              ({"url": url, "ref": "nope", "access": {"kind": "https-token", "username": "reader", "token": TOKEN}},
@@ -164,8 +166,9 @@ def listening_host():
 def test_a_saved_token_is_never_sent_to_another_host(api, private_repo, listening_host):
     url, _ = private_repo
     elsewhere, seen = listening_host
-    created = api.post("/api/repositories", json={"url": url, "display_name": "Bound token",
-                                                  "access": {"kind": "https-token", "username": "reader", "token": TOKEN}})
+    created = api.post("/api/repositories", json={
+        "url": url, "display_name": "Bound token",
+        "access": {"kind": "https-token", "username": "reader", "token": TOKEN}})
     name = created.get_json()["name"]
     assert wait_for_job(api, created.get_json()["job_id"])["state"] == "succeeded"
 

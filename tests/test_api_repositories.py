@@ -66,7 +66,8 @@ def test_refresh_picks_up_a_new_commit(api, git_server):
     response = api.post(f"/api/repositories/{body['name']}/refresh")
     assert response.status_code == 202
     assert wait_for_job(api, response.get_json()["job_id"])["state"] == "succeeded"
-    assert api.get(f"/api/repositories/{body['name']}").get_json()["fetched_commit"] == newer != current["fetched_commit"]
+    fetched = api.get(f"/api/repositories/{body['name']}").get_json()["fetched_commit"]
+    assert fetched == newer != current["fetched_commit"]
 
 
 def test_unknown_ref_fails_with_its_name_and_keeps_the_previous_commit(api, git_server):

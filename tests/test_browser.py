@@ -1,4 +1,5 @@
-"""A person in headless Chromium: log in, add a repository from the test git server, see it validated and ready, remove it.
+"""A person in headless Chromium: log in, add a repository from the test git server, see it validated and ready,
+remove it.
 
 The controller runs as the README runs it: gunicorn 'app:create_app()' in its own process.
 """

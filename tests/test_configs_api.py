@@ -20,7 +20,8 @@ def test_device_with_tag_resolves_priorities(api):
         {"type": CORE, "settings": {"device_name": "from-tag", "nix_state_version": "24.05"}}]})
     assert tag.status_code == 201 and tag.get_json()["priority"] == 90
     device = create(api, "devices", {"name": "kiosk-1", "display_name": "Kiosk 1", "target": "ssh://root@10.0.0.5:2222",
-                                     "tags": ["kiosks"], "modules": [{"type": CORE, "settings": {"device_name": "k1"}}]})
+                                     "tags": ["kiosks"],
+                                     "modules": [{"type": CORE, "settings": {"device_name": "k1"}}]})
     assert device.status_code == 201, device.get_json()
     body = api.get("/api/devices/kiosk-1").get_json()
     assert body["tags"] == ["kiosks"] and body["target"] == "ssh://root@10.0.0.5:2222"
@@ -59,7 +60,8 @@ def test_invalid_device_is_422_naming_the_field_and_saves_nothing(api, body, fie
 
 
 def test_failed_update_changes_nothing(api):
-    create(api, "devices", {"name": "d", "display_name": "D", "modules": [{"type": CORE, "settings": {"device_name": "a"}}]})
+    create(api, "devices", {"name": "d", "display_name": "D",
+                            "modules": [{"type": CORE, "settings": {"device_name": "a"}}]})
     response = api.patch("/api/devices/d", json={"display_name": "New", "modules": [
         {"type": CORE, "settings": {"device_name": "b", "device_type": "toaster"}}]})
     assert response.status_code == 422

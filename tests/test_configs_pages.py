@@ -77,7 +77,8 @@ def test_tag_page_and_effective_configuration_on_device(client, api):
 
 
 def test_duplicate_and_delete_device(client, api):
-    api.post("/api/devices", json={"name": "d", "display_name": "D", "modules": [{"type": CORE, "settings": {"device_name": "x"}}]})
+    api.post("/api/devices", json={"name": "d", "display_name": "D",
+                                   "modules": [{"type": CORE, "settings": {"device_name": "x"}}]})
     assert post(client, "/devices/d/duplicate", {"name": "d2"}).status_code == 302
     assert api.get("/api/devices/d2").get_json()["modules"][0]["settings"] == {"device_name": "x"}
     assert "Delete D?" in text(client.get("/devices/d/delete"))

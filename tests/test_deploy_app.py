@@ -45,7 +45,8 @@ def device(api, name, *, extra_nix="", tags=(), greeting="moin"):
     modules = [{"type": CORE, "settings": {"device_name": name}},
                {"type": GREETER, "settings": {"greeting": greeting}},
                {"type": CUSTOM, "settings": {"nix_code": "thymis.fromInput = inputs.demo.value;\n" + extra_nix}}]
-    response = api.post("/api/devices", json={"name": name, "display_name": name, "tags": list(tags), "modules": modules})
+    response = api.post("/api/devices", json={"name": name, "display_name": name, "tags": list(tags),
+                                              "modules": modules})
     assert response.status_code == 201, response.get_json()
 
 
@@ -125,13 +126,15 @@ def test_thymis_override_from_an_external_flake(api, git_server, thymis_fork, cl
     for name in ("forka", "forkb"):
         served = git_server.new_name(name)
         git_server.make_repo(served, {"README.md": rb.MARKER_README, "flake.nix": flake})
-        created = api.post("/api/repositories", json={"url": git_server.url(served), "display_name": name, "name": name})
+        created = api.post("/api/repositories",
+                           json={"url": git_server.url(served), "display_name": name, "name": name})
         assert wait_for_job(api, created.get_json()["job_id"])["state"] == "succeeded"
     api.post("/api/devices", json={"name": "pi", "display_name": "Pi",
                                    "modules": [{"type": CORE, "settings": {"device_name": "pi"}}]})
     failed = run(api, "/api/devices/pi/build")
     assert failed["state"] == "failed" and "forka" in failed["error"] and "forkb" in failed["error"]
-    assert api.get("/api/thymis-input").get_json() == {"candidates": ["forka", "forkb"], "chosen": None, "conflict": True}
+    assert api.get("/api/thymis-input").get_json() == {"candidates": ["forka", "forkb"], "chosen": None,
+                                                       "conflict": True}
     assert "all override" in client.get("/repositories").get_data(as_text=True)
     bad = api.put("/api/thymis-input", json={"repository": "nope"})
     assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "repository"

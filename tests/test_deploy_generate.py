@@ -189,7 +189,8 @@ def test_names_and_strings_are_quoted(tmp_path, standins):
     flake = tmp_path / "flake.nix"
     flake.write_text(rendered.files["flake.nix"])
     value = subprocess.run(["nix-instantiate", "--eval", "--json", "--strict", "-E",
-                            f"let f = import {flake}; in [ f.inputs.my-repo.url f.inputs.my-repo.inputs.nixpkgs.follows ]"],
+                            f"let f = import {flake}; in "
+                            "[ f.inputs.my-repo.url f.inputs.my-repo.inputs.nixpkgs.follows ]"],
                            check=True, capture_output=True, text=True).stdout
     assert json.loads(value) == [tricky, "nixpkgs"]
     for bad in ('dev"1', "../etc", "a b", "let", ""):

@@ -67,7 +67,8 @@ def test_broken_later_commit_keeps_the_good_one_active(api, git_server, tmp_path
     repo = api.get("/api/repositories/keeps").get_json()
     assert job["state"] == "failed"
     assert repo["active_commit"] == good["active_commit"] and repo["fetched_commit"] == broken
-    assert repo["last_error"].startswith(f"active: {good['active_commit'][:7]} (ready); latest: {broken[:7]} failed at modules")
+    assert repo["last_error"].startswith(f"active: {good['active_commit'][:7]} (ready); "
+                                         f"latest: {broken[:7]} failed at modules")
     assert "boom at import" in next(s for s in repo["steps"] if s["step"] == "modules")["detail"]
     assert GREETER in {m["type"] for m in api.get("/api/modules").get_json()}   # still offered
     assert f"latest: {broken[:7]} failed at modules" in client.get("/repositories").get_data(as_text=True)
@@ -123,7 +124,8 @@ def test_external_module_on_a_device_survives_removal_and_return(api, git_server
     assert device["modules"][0]["available"] is False
     assert device["warnings"] and "no longer available" in device["warnings"][0]
     # Saving the device again keeps the unavailable module's settings.
-    resaved = api.patch("/api/devices/pi", json={"display_name": "Pi 2", "modules": [{"type": GREETER, "settings": settings}]})
+    resaved = api.patch("/api/devices/pi", json={"display_name": "Pi 2",
+                                                 "modules": [{"type": GREETER, "settings": settings}]})
     assert resaved.status_code == 200
 
     add(api, git_server.url(name), "Demo", "demo")

@@ -1,4 +1,5 @@
-"""HTMX in one place: page or partial by HX-Request (with Vary), one job progress bar for every page, CSRF on every form."""
+"""HTMX in one place: page or partial by HX-Request (with Vary), one job progress bar for every page, CSRF on every
+form."""
 from html.parser import HTMLParser
 
 from tests.conftest import wait_for_job

@@ -1,4 +1,5 @@
-"""In Chromium: a repository row shows its job's progress bar, which polls the job; when the job ends the row reloads."""
+"""In Chromium: a repository row shows its job's progress bar, which polls the job; when the job ends the row
+reloads."""
 from tests.support.browser import log_in
 
 

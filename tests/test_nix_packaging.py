@@ -440,7 +440,8 @@ def test_module_with_real_nixpkgs_lib(standin):
         firewall = c.networking.firewall.allowedTCPPorts;
         failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) c.assertions);
         relativePathRejected = !(builtins.tryEval (builtins.deepSeq
-          (evaluate {{ project-path = "var/lib/thymis"; }}).config.services.thymis-controller.project-path true)).success;
+          (evaluate {{ project-path = "var/lib/thymis"; }}).config.services.thymis-controller.project-path
+          true)).success;
       }}
     """
     out = run(["nix-instantiate", "--eval", "--strict", "--json", "--expr", expression]).stdout

@@ -78,7 +78,8 @@ def test_package_and_path_values():
 
 
 def test_attribute_paths_written_by_module_authors_are_checked():
-    assert nix_attr_path('services.nginx.virtualHosts."example.com".root') == 'services.nginx.virtualHosts."example.com".root'
+    path = 'services.nginx.virtualHosts."example.com".root'
+    assert nix_attr_path(path) == path
     for bad in ["", "a..b", "a = 1; b", 'a."${x}"', "a.if"]:
         with pytest.raises(NixError):
             nix_attr_path(bad)

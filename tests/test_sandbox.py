@@ -38,7 +38,9 @@ def test_only_classes_defined_in_the_package_count(tmp_path):
     )
     repo = repo_trees.make_repo(
         tmp_path / "repo",
-        files={"pkg_a/__init__.py": "from .mods import Real\n", "pkg_a/mods.py": body, "pkg_a/sub/__init__.py": "", "pkg_a/sub/deep.py": "from thymis_controller.modules import Module\nclass Deep(Module):\n    displayName = 'Deep'\n"},
+        files={"pkg_a/__init__.py": "from .mods import Real\n", "pkg_a/mods.py": body, "pkg_a/sub/__init__.py": "",
+               "pkg_a/sub/deep.py": "from thymis_controller.modules import Module\n"
+                                    "class Deep(Module):\n    displayName = 'Deep'\n"},
     )
     assert [m["type"] for m in discover(repo, ["pkg_a"])] == ["pkg_a.mods.Real", "pkg_a.sub.deep.Deep"]
 
@@ -51,8 +53,10 @@ def test_render_external_and_builtin_modules(tmp_path):
         [
             {"module_type": "demo_modules.modules.Greeter", "settings": {"greeting": "hi ${x}"}, "priority": 80},
             {"module_type": "legacy_modules.modules.HomeAssistant", "settings": {"timezone": "UTC"}, "priority": 70},
-            {"module_type": "thymis_controller.modules.thymis.ThymisDevice", "settings": {"device_name": "dev1"}, "priority": 80},
-            {"module_type": "thymis_controller.modules.bash.BashModule", "settings": {"script": "true"}, "path": "hosts/dev1"},
+            {"module_type": "thymis_controller.modules.thymis.ThymisDevice", "settings": {"device_name": "dev1"},
+             "priority": 80},
+            {"module_type": "thymis_controller.modules.bash.BashModule", "settings": {"script": "true"},
+             "path": "hosts/dev1"},
         ],
     )
     assert texts[0] == '  environment.etc.greeting.text = lib.mkOverride 80 "hi \\${x}";\n'
@@ -71,7 +75,8 @@ def test_render_refuses_unknown_module_types(tmp_path):
 def test_render_failure_names_the_module(tmp_path):
     valid = repo_trees.valid_repo(tmp_path / "valid")
     with pytest.raises(SandboxError) as e:
-        render([valid], [{"module_type": "demo_modules.modules.Greeter", "settings": {"port": "not a number"}, "priority": 1}])
+        render([valid], [{"module_type": "demo_modules.modules.Greeter", "settings": {"port": "not a number"},
+                          "priority": 1}])
     assert "demo_modules.modules.Greeter" in e.value.message and "whole number" in e.value.message
 
 
@@ -143,7 +148,8 @@ def test_environment_is_scrubbed(tmp_path, monkeypatch):
     body = (
         "import os, sys\nfrom thymis_controller.modules import Module\n"
         "class Env(Module):\n    display_name = 'Env'\n"
-        "    description = '|'.join(sorted(os.environ)) + ' cwd=' + os.getcwd() + ' home=' + os.environ['HOME'] + ' stdin=' + str(sys.stdin)\n"
+        "    description = '|'.join(sorted(os.environ)) + ' cwd=' + os.getcwd() + ' home=' + os.environ['HOME']"
+        " + ' stdin=' + str(sys.stdin)\n"
     )
     repo = repo_with(tmp_path, body)
     description = discover(repo, ["bad_pkg"])[0]["description"]
@@ -156,7 +162,8 @@ def test_web_app_packages_cannot_be_imported(tmp_path):
     body = (
         "import importlib\nfrom thymis_controller.modules import Module\n"
         "results = []\n"
-        "for name in ['models', 'pipeline', 'views', 'app', 'flask', 'peewee', 'dulwich', 'json', 'thymis_controller']:\n"
+        "for name in ['models', 'pipeline', 'views', 'app', 'flask', 'peewee', 'dulwich', 'json',"
+        " 'thymis_controller']:\n"
         "    try:\n        importlib.import_module(name)\n        results.append(name + '=yes')\n"
         "    except ImportError:\n        results.append(name + '=no')\n"
         "class Probe(Module):\n    display_name = 'Probe'\n    description = ' '.join(results)\n"
@@ -244,7 +251,8 @@ def test_committed_bytecode_is_not_used(tmp_path):
     source = "from thymis_controller.modules import Module\nclass Shown(Module):\n    display_name = 'from source'\n"
     repo = repo_with(tmp_path, source)
     forged = tmp_path / "forged.py"
-    forged.write_text("from thymis_controller.modules import Module\nclass Shown(Module):\n    display_name = 'from bytecode'\n")
+    forged.write_text("from thymis_controller.modules import Module\n"
+                      "class Shown(Module):\n    display_name = 'from bytecode'\n")
     python = current().interpreter()  # bytecode of the sandbox's interpreter, the one that would load it
     tag = subprocess.run([python, "-c", "import sys; print(sys.implementation.cache_tag)"], capture_output=True,
                          text=True, check=True).stdout.strip()

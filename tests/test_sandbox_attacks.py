@@ -80,7 +80,8 @@ def test_no_capabilities_no_way_into_the_controllers_namespaces_port_environment
     # uid 65534 with no capabilities; the parent it sees is bubblewrap's init in its own namespaces (joining that
     # one changes nothing, and setns needs CAP_SYS_ADMIN anyway); the controller's process does not exist there.
     assert description == ("uid=65534 caps=0000000000000000 setns-parent=-1 setns:FileNotFoundError "
-                           "port:ConnectionRefusedError environ=clean environ:FileNotFoundError kill:ProcessLookupError")
+                           "port:ConnectionRefusedError environ=clean environ:FileNotFoundError "
+                           "kill:ProcessLookupError")
     assert marker not in everything_shown(api, client, repo["name"])
 
 

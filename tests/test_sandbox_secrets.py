@@ -34,6 +34,8 @@ def test_module_code_cannot_read_the_data_folder(app, api, git_server):
                                 "peek_pkg/__init__.py": "", "peek_pkg/peek.py": source})
     created = api.post("/api/repositories", json={"url": git_server.url(name), "display_name": "Peek"})
     assert wait_for_job(api, created.get_json()["job_id"])["state"] == "succeeded"
-    description = next(m for m in api.get("/api/modules").get_json() if m["type"] == "peek_pkg.peek.Peek")["description"]
+    description = next(m for m in api.get("/api/modules").get_json()
+                       if m["type"] == "peek_pkg.peek.Peek")["description"]
     assert secret not in description
-    assert description == "secret_key:FileNotFoundError secret.fernet:FileNotFoundError controller.sqlite3:FileNotFoundError"
+    assert description == ("secret_key:FileNotFoundError secret.fernet:FileNotFoundError "
+                           "controller.sqlite3:FileNotFoundError")

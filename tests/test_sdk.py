@@ -103,14 +103,16 @@ def test_old_api_schema(legacy):
 
 def test_default_write_nix_settings_current_api(current, tmp_path):
     project, path = project_and_path(tmp_path)
-    text = render_module(current.Greeter(), {"greeting": 'hi "there" ${x}', "port": "9000", "enable": False}, 80, path, project)
+    text = render_module(current.Greeter(), {"greeting": 'hi "there" ${x}', "port": "9000", "enable": False}, 80,
+                         path, project)
     assert text == (
         '  environment.etc.greeting.text = lib.mkOverride 80 "hi \\"there\\" \\${x}";\n'
         "  demo.port = lib.mkOverride 80 9000;\n"
         "  demo.enable = lib.mkOverride 80 false;\n"
     )
     # settings without nix_attr_name, unknown keys and None values are not written
-    assert render_module(current.Users(), {"note": "x", "bogus": 1, "users": None}, 80, path, project) == "  # users module\n"
+    assert (render_module(current.Users(), {"note": "x", "bogus": 1, "users": None}, 80, path, project)
+            == "  # users module\n")
 
 
 def test_default_write_nix_settings_old_api(legacy, tmp_path):
@@ -174,7 +176,8 @@ def test_builtin_render_output_is_valid_nix(tmp_path):
     project, path = project_and_path(tmp_path)
     cases = [
         ("ThymisDevice", {"device_name": "sensor-01", "device_type": "raspberry-pi-4", "nix_state_version": "24.11"}),
-        ("SSHAccess", {"ssh_enable": True, "authorized_keys": [{"key": "ssh-ed25519 AAAAC3Nz admin@x"}], "root_password_hash": "$6$s$h"}),
+        ("SSHAccess", {"ssh_enable": True, "authorized_keys": [{"key": "ssh-ed25519 AAAAC3Nz admin@x"}],
+                       "root_password_hash": "$6$s$h"}),
         ("BashModule", {"script": 'echo "${HOME}" \'\' done', "on_calendar": "hourly"}),
         ("CustomNixModule", {"nix_code": "services.openssh.enable = true;"}),
     ]

@@ -6,27 +6,39 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 
 # text -> (url, fetch_url, ref, rev, scheme)
 ACCEPTED = {
-    "https://github.com/owner/repo.git": ("https://github.com/owner/repo.git", "https://github.com/owner/repo.git", None, None, "https"),
-    "  https://GitHub.COM:443/owner/repo/  ": ("https://github.com/owner/repo", "https://github.com/owner/repo", None, None, "https"),
-    "https://git.example.org:8443/a/b": ("https://git.example.org:8443/a/b", "https://git.example.org:8443/a/b", None, None, "https"),
+    "https://github.com/owner/repo.git": (
+        "https://github.com/owner/repo.git", "https://github.com/owner/repo.git", None, None, "https"),
+    "  https://GitHub.COM:443/owner/repo/  ": (
+        "https://github.com/owner/repo", "https://github.com/owner/repo", None, None, "https"),
+    "https://git.example.org:8443/a/b": (
+        "https://git.example.org:8443/a/b", "https://git.example.org:8443/a/b", None, None, "https"),
     "http://10.0.0.5/repo.git": ("http://10.0.0.5/repo.git", "http://10.0.0.5/repo.git", None, None, "http"),
     "https://[::1]:3000/r.git": ("https://[::1]:3000/r.git", "https://[::1]:3000/r.git", None, None, "https"),
-    "ssh://git@example.org/owner/repo": ("ssh://git@example.org/owner/repo", "ssh://git@example.org/owner/repo", None, None, "ssh"),
-    "ssh://example.org:2222/srv/repo.git": ("ssh://example.org:2222/srv/repo.git", "ssh://example.org:2222/srv/repo.git", None, None, "ssh"),
-    "ssh://git@Example.org:22/~/repo.git": ("ssh://git@example.org/~/repo.git", "ssh://git@example.org/~/repo.git", None, None, "ssh"),
-    "git@github.com:owner/repo.git": ("git@github.com:owner/repo.git", "git@github.com:owner/repo.git", None, None, "ssh"),
+    "ssh://git@example.org/owner/repo": (
+        "ssh://git@example.org/owner/repo", "ssh://git@example.org/owner/repo", None, None, "ssh"),
+    "ssh://example.org:2222/srv/repo.git": (
+        "ssh://example.org:2222/srv/repo.git", "ssh://example.org:2222/srv/repo.git", None, None, "ssh"),
+    "ssh://git@Example.org:22/~/repo.git": (
+        "ssh://git@example.org/~/repo.git", "ssh://git@example.org/~/repo.git", None, None, "ssh"),
+    "git@github.com:owner/repo.git": (
+        "git@github.com:owner/repo.git", "git@github.com:owner/repo.git", None, None, "ssh"),
     "myhost:repos/x.git": ("myhost:repos/x.git", "myhost:repos/x.git", None, None, "ssh"),
     "git://example.org/repo.git": ("git://example.org/repo.git", "git://example.org/repo.git", None, None, "git"),
     "github:owner/repo": ("github:owner/repo", "https://github.com/owner/repo.git", None, None, "https"),
-    "github:owner/repo/nixos-23.11": ("github:owner/repo", "https://github.com/owner/repo.git", "nixos-23.11", None, "https"),
+    "github:owner/repo/nixos-23.11": (
+        "github:owner/repo", "https://github.com/owner/repo.git", "nixos-23.11", None, "https"),
     f"github:owner/repo/{SHA}": ("github:owner/repo", "https://github.com/owner/repo.git", None, SHA, "https"),
     "github:owner/repo?ref=dev": ("github:owner/repo", "https://github.com/owner/repo.git", "dev", None, "https"),
     "gitlab:owner/repo/v1.2": ("gitlab:owner/repo", "https://gitlab.com/owner/repo.git", "v1.2", None, "https"),
-    "gitlab:group%2Fsub/repo": ("gitlab:group%2Fsub/repo", "https://gitlab.com/group/sub/repo.git", None, None, "https"),
-    f"git+https://example.org/r.git?ref=main&rev={SHA.upper()}": ("https://example.org/r.git", "https://example.org/r.git", "main", SHA, "https"),
-    "git+https://example.org/r.git?ref=refs/tags/v1": ("https://example.org/r.git", "https://example.org/r.git", "refs/tags/v1", None, "https"),
+    "gitlab:group%2Fsub/repo": (
+        "gitlab:group%2Fsub/repo", "https://gitlab.com/group/sub/repo.git", None, None, "https"),
+    f"git+https://example.org/r.git?ref=main&rev={SHA.upper()}": (
+        "https://example.org/r.git", "https://example.org/r.git", "main", SHA, "https"),
+    "git+https://example.org/r.git?ref=refs/tags/v1": (
+        "https://example.org/r.git", "https://example.org/r.git", "refs/tags/v1", None, "https"),
     "git+http://example.org/r.git": ("http://example.org/r.git", "http://example.org/r.git", None, None, "http"),
-    "git+ssh://git@example.org/r.git?ref=feature/x": ("ssh://git@example.org/r.git", "ssh://git@example.org/r.git", "feature/x", None, "ssh"),
+    "git+ssh://git@example.org/r.git?ref=feature/x": (
+        "ssh://git@example.org/r.git", "ssh://git@example.org/r.git", "feature/x", None, "ssh"),
 }
 
 

@@ -21,7 +21,8 @@ def detail(report, step):
 @needs_nix
 def test_valid_repository_passes_every_step(tmp_path):
     seen = []
-    report = validate_checkout(repo_trees.valid_repo(tmp_path / "repo"), on_step=lambda s: seen.append((s.step, s.state)))
+    report = validate_checkout(repo_trees.valid_repo(tmp_path / "repo"),
+                               on_step=lambda s: seen.append((s.step, s.state)))
     assert [s.step for s in report.steps] == ["marker", "flake", "modules", "unique"]
     assert states(report) == {"marker": "passed", "flake": "passed", "modules": "passed", "unique": "passed"}
     assert report.ok and report.packages == ["demo_modules"]
@@ -134,7 +135,8 @@ def test_flake_cannot_read_files_outside_the_checkout(tmp_path):
 
 
 def test_flake_is_skipped_without_nix(tmp_path):
-    report = validate_checkout(repo_trees.valid_repo(tmp_path / "repo"), nix_instantiate="nix-instantiate-not-installed")
+    report = validate_checkout(repo_trees.valid_repo(tmp_path / "repo"),
+                               nix_instantiate="nix-instantiate-not-installed")
     assert states(report)["flake"] == "skipped"
     assert detail(report, "flake") == "nix-instantiate-not-installed is not installed, so flake.nix was not checked"
     assert states(report)["modules"] == "passed" and report.ok
@@ -184,7 +186,8 @@ def test_two_repositories_with_the_same_package(tmp_path):
     second = repo_trees.valid_repo(tmp_path / "second", package="shared_pkg")
     one = validate_checkout(first, nix_instantiate="nix-instantiate-absent")
     assert one.ok
-    two = validate_checkout(second, taken_packages={p: "First Repo" for p in one.packages}, nix_instantiate="nix-instantiate-absent")
+    two = validate_checkout(second, taken_packages={p: "First Repo" for p in one.packages},
+                            nix_instantiate="nix-instantiate-absent")
     assert detail(two, "unique") == "package `shared_pkg` is already provided by repository `First Repo`"
     assert states(two)["modules"] == "passed"  # each sandbox only sees its own checkout
     assert not two.ok
@@ -193,7 +196,8 @@ def test_two_repositories_with_the_same_package(tmp_path):
 def test_package_named_like_the_sdk(tmp_path):
     repo = repo_trees.single_module_repo(tmp_path / "repo", "thymis_controller", "X = 1\n")
     report = validate_checkout(repo, nix_instantiate="nix-instantiate-absent")
-    assert detail(report, "unique") == "package `thymis_controller` clashes with the controller's module SDK `thymis_controller`"
+    assert detail(report, "unique") == ("package `thymis_controller` clashes with the controller's module SDK "
+                                        "`thymis_controller`")
 
 
 @pytest.mark.parametrize("name", ["models", "deploy", "jobs", "auth", "views", "pipeline", "flask", "peewee"])
@@ -231,7 +235,8 @@ def test_sandbox_requirements_file_names_are_read(tmp_path):
 def test_hidden_tests_and_symlinked_directories_are_not_packages(tmp_path):
     repo = repo_trees.make_repo(
         tmp_path / "repo",
-        files={".hidden/__init__.py": "", "tests/__init__.py": "", "real_pkg/__init__.py": "", "not-a-name/__init__.py": ""},
+        files={".hidden/__init__.py": "", "tests/__init__.py": "", "real_pkg/__init__.py": "",
+               "not-a-name/__init__.py": ""},
     )
     os.symlink(repo / "real_pkg", repo / "linked_pkg")
     report = validate_checkout(repo, nix_instantiate="nix-instantiate-absent")

@@ -59,7 +59,8 @@ def render_module(
     return f.getvalue()
 
 
-def render_module_file(module: Module, path, module_settings: ModuleSettings, priority: int, project=None) -> pathlib.Path:
+def render_module_file(module: Module, path, module_settings: ModuleSettings, priority: int,
+                       project=None) -> pathlib.Path:
     """Write ``<path>/<module type>.nix``: a NixOS module wrapping the module's settings."""
     path = pathlib.Path(path)
     project = project if project is not None else Project(path)

@@ -30,7 +30,8 @@ def register(app) -> None:
     def _input_error(exc):
         if wants_json():
             return input_error(exc)
-        return render_template("error.html", status=exc.status, title="Not saved", message=exc.first.message), exc.status
+        return (render_template("error.html", status=exc.status, title="Not saved", message=exc.first.message),
+                exc.status)
 
     @app.errorhandler(NotFound)
     def _not_found(exc):

@@ -18,7 +18,8 @@ def show(job_id: int):
 
 @blueprint.get("/<int:job_id>/progress")
 def progress(job_id: int):
-    """The progress bar alone (_job_progress.html polls it every second); 286 stops htmx's polling once the job ended."""
+    """The progress bar alone (_job_progress.html polls it every second); 286 stops htmx's polling once the job
+    ended."""
     job = Job.get_or_none(Job.id == job_id)
     if job is None:
         abort(404, description=f"no job with id {job_id}")

@@ -99,7 +99,8 @@ def delete(name: str):
         return render_template("repository_delete.html", repo=repo)
     service.delete_repository(repo, settings())
     # htmx swaps the row for nothing: it disappears.
-    return partial_or_redirect(None, url_for("repositories.index"), f"Removed {repo.display_name} and its fetched data.")
+    return partial_or_redirect(None, url_for("repositories.index"),
+                               f"Removed {repo.display_name} and its fetched data.")
 
 
 @blueprint.post("/thymis-input")

@@ -64,7 +64,8 @@ class Users(modules.Module):
     users = Setting(
         display_name="Users",
         type=ListType(
-            settings={"name": Setting(display_name="Name", type="string"), "admin": Setting(display_name="Admin", type="bool")},
+            settings={"name": Setting(display_name="Name", type="string"),
+                      "admin": Setting(display_name="Admin", type="bool")},
             element_name=LocalizedString(en="User"),
         ),
         default=[],
@@ -174,6 +175,7 @@ def single_module_repo(root: Path, package: str, body: str, module_file: str = "
 
 def four_module_repo(root: Path, package: str = "bench_modules") -> Path:
     """Four modules over two files (used by the benchmark)."""
-    files = {f"{package}/__init__.py": "", f"{package}/a.py": CURRENT_API_MODULES, f"{package}/greeter.svg": GREETER_SVG}
+    files = {f"{package}/__init__.py": "", f"{package}/a.py": CURRENT_API_MODULES,
+             f"{package}/greeter.svg": GREETER_SVG}
     files[f"{package}/b.py"] = OLD_API_MODULES
     return make_repo(root, files=files)

@@ -8,7 +8,8 @@ from thymis_controller.lib import read_into_base64
 from thymis_controller.nix import NixError, to_nix
 
 _ICONS = pathlib.Path(__file__).parent / "icons"
-_KEY = re.compile(r"(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/=]+( [^\n\r]*)?\Z")
+_KEY = re.compile(r"(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
+                  r" [A-Za-z0-9+/=]+( [^\n\r]*)?\Z")
 _HASH = re.compile(r"(\$[A-Za-z0-9]+\$[^\s:]+|!|\*)\Z")
 
 
@@ -63,7 +64,8 @@ class SSHAccess(modules.Module):
         settings = dict(module_settings.settings)
         keys = settings.pop("authorized_keys", None) or []
         password_hash = (settings.pop("root_password_hash", None) or "").strip()
-        super().write_nix_settings(f, path, type(module_settings)(type=module_settings.type, settings=settings), priority, project)
+        super().write_nix_settings(f, path, type(module_settings)(type=module_settings.type, settings=settings),
+                                   priority, project)
         key_texts = []
         for entry in keys:
             key = (entry.get("key") if isinstance(entry, dict) else entry) or ""
@@ -74,7 +76,8 @@ class SSHAccess(modules.Module):
                 raise NixError(f"not an OpenSSH public key: {key[:40]!r}")
             key_texts.append(key)
         if key_texts:
-            f.write(f"  users.users.root.openssh.authorizedKeys.keys = lib.mkOverride {int(priority)} {to_nix(key_texts, 1)};\n")
+            f.write(f"  users.users.root.openssh.authorizedKeys.keys = "
+                    f"lib.mkOverride {int(priority)} {to_nix(key_texts, 1)};\n")
         if password_hash:
             if not _HASH.match(password_hash):
                 raise NixError("the root password hash must be a crypt(3) hash such as $6$..., or ! to lock it")

@@ -11,7 +11,7 @@ from jobs import JobFailed
 from jobs.context import JobContext
 from jobs.queue import finish as finish_job
 from jobs.queue import worker_id
-from models import Deployment, Device, DeviceTag, Job, Tag, database, utcnow
+from models import Deployment, DeploymentKind, DeploymentState, Device, DeviceTag, Job, JobState, Tag, database, utcnow
 from repos.thymis_override import thymis_choice
 from sandbox import SandboxError
 
@@ -69,10 +69,10 @@ def _run(ctx, kind: str, work) -> None:
     try:
         fields = work(record)
     except EXPECTED_FAILURES as exc:
-        state = "rolled-back" if getattr(exc, "rolled_back_to", None) else "failed"
+        state = DeploymentState.ROLLED_BACK if getattr(exc, "rolled_back_to", None) else DeploymentState.FAILED
         _finish(record, state, error=str(exc))
         raise JobFailed(str(exc)) from None
-    _finish(record, "succeeded", **fields)
+    _finish(record, DeploymentState.SUCCEEDED, **fields)
 
 
 def deploy_target(device, settings) -> DeployTarget:
@@ -92,7 +92,7 @@ def build_job(ctx) -> None:
         result = build(ctx.settings.project_dir, commit, ctx.payload["device"], ctx)
         ctx.log(f"built {result.store_path} in {result.duration:.1f} s")
         return {"store_path": result.store_path, "duration": result.duration}
-    _run(ctx, "build", work)
+    _run(ctx, DeploymentKind.BUILD, work)
 
 
 def _outcome_fields(outcome) -> dict:
@@ -111,7 +111,7 @@ def deploy_job(ctx) -> None:
             raise DeviceFailure(outcome.error, outcome.rolled_back_to)
         ctx.log(outcome.activation.message)
         return fields
-    _run(ctx, "deploy", work)
+    _run(ctx, DeploymentKind.DEPLOY, work)
 
 
 def rollback_job(ctx) -> None:
@@ -121,7 +121,7 @@ def rollback_job(ctx) -> None:
                                                                   profile=device.profile)
         ctx.log(result.message)
         return {"store_path": result.store_path}
-    _run(ctx, "rollback", work)
+    _run(ctx, DeploymentKind.ROLLBACK, work)
 
 
 def deploy_tag_job(ctx) -> None:
@@ -139,15 +139,15 @@ def deploy_tag_job(ctx) -> None:
     with database.atomic():  # a device with its own build or deploy running is left out, not switched twice
         busy = {j.subject for j in Job.select(Job.subject).where(Job.subject.in_([d.name for d in devices]),
                                                                 Job.kind.in_(DEVICE_JOB_KINDS),
-                                                                Job.state.in_(("queued", "running")))}
+                                                                Job.state.in_((JobState.QUEUED, JobState.RUNNING)))}
         for device in devices:
             if device.name in busy:
                 continue
             children[device.name] = Job.create(kind=DEPLOY_CHILD, subject=device.name, parent=ctx.job_id,
-                                               state="running", phase="waiting", worker=worker_id(),
+                                               state=JobState.RUNNING, phase="waiting", worker=worker_id(),
                                                started_at=utcnow(), heartbeat_at=utcnow(),
                                                payload={"device": device.name})
-            records[device.name] = Deployment.create(device=device, device_name=device.name, kind="deploy",
+            records[device.name] = Deployment.create(device=device, device_name=device.name, kind=DeploymentKind.DEPLOY,
                                                      job=children[device.name], project_commit=commit)
     for name in sorted(busy):
         ctx.log(f"{name}: skipped, another build or deploy of it is running")
@@ -158,7 +158,8 @@ def deploy_tag_job(ctx) -> None:
                            ctx_for=contexts.get, ssh=ssh_options(ctx.settings))
     for name, outcome in outcomes.items():
         contexts[name].flush()
-        state = "succeeded" if outcome.ok else ("rolled-back" if outcome.rolled_back_to else "failed")
+        state = (DeploymentState.SUCCEEDED if outcome.ok
+                 else DeploymentState.ROLLED_BACK if outcome.rolled_back_to else DeploymentState.FAILED)
         _finish(records[name], state, error=outcome.error, **_outcome_fields(outcome))
         finish_job(children[name].id, ok=outcome.ok, error=outcome.error)
     text = summary(outcomes) + (f"; skipped (busy): {', '.join(sorted(busy))}" if busy else "")

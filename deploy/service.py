@@ -5,11 +5,12 @@ from configs.service import get_device, get_tag
 from deploy.jobs import BUILD, DEPLOY, DEPLOY_TAG, DEVICE_JOB_KINDS, ROLLBACK
 from errors import FieldError, InputError
 from jobs import JobConflict, enqueue
-from models import Deployment, Job, database
+from models import Deployment, DeploymentState, Job, JobState, database
 
 
 def _busy(subject: str, kinds) -> Job | None:
-    return Job.select().where(Job.subject == subject, Job.kind.in_(kinds), Job.state.in_(("queued", "running"))).first()
+    return Job.select().where(Job.subject == subject, Job.kind.in_(kinds),
+                              Job.state.in_((JobState.QUEUED, JobState.RUNNING))).first()
 
 
 def start_device_job(kind: str, name: str, payload: dict | None = None) -> Job:
@@ -62,7 +63,8 @@ def preview(name: str, settings):
     url = thymis_url(settings)
     composition = compose(settings)
     rendered = render_project(composition.devices, composition.inputs, url, thymis_choice())
-    last = (Deployment.select().where(Deployment.device_name == device.name, Deployment.state == "succeeded",
+    last = (Deployment.select().where(Deployment.device_name == device.name,
+                                      Deployment.state == DeploymentState.SUCCEEDED,
                                       Deployment.project_commit.is_null(False))
             .order_by(Deployment.id.desc()).first())
     return preview_device(settings.project_dir, rendered, device.name, last.project_commit if last else None)

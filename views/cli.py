@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 from auth.passwords import set_admin_password
 from auth.tokens import TokenError, create_token, revoke_token
 from errors import InputError
-from models import ApiToken, Job, Repository
+from models import ApiToken, Job, JobState, Repository
 from repos import repositories as service
 
 repos = AppGroup("repos", help="Manage external repositories.")
@@ -49,7 +49,7 @@ def _report(repo_name: str, job: Job, wait: bool) -> None:
     click.echo(job.log.rstrip())
     if repo is not None:
         click.echo(f"{repo.name}: {repo.status} {repo.fetched_commit or ''}".rstrip())
-    if job.state != "succeeded":
+    if job.state != JobState.SUCCEEDED:
         _fail(job.error or "the job failed")
 
 

@@ -1,4 +1,5 @@
 """The OpenAPI parts of repository access (merged into views/openapi.py's document by ``extend``)."""
+from models.states import AccessKind, HostKeySource
 from views.openapi_schemas import (
     CHANGE,
     CHANGE_NAMED,
@@ -18,7 +19,7 @@ from views.openapi_schemas import (
     ref,
 )
 
-KINDS = ["none", "https-token", "ssh-deploy-key", "host-ssh-key"]
+KINDS = list(AccessKind)
 FAILURE_CODES = "auth_failed, auth_required, host_key, not_found, timeout, unreachable, unknown_ref, protocol"
 
 HOST_KEY = {"oneOf": [{"type": "null"}, closed({
@@ -41,7 +42,7 @@ SCHEMAS = {
         "an https-token access.")),
     "KnownHost": closed({
         "host": STRING, "port": INTEGER, "key_type": STRING,
-        "fingerprint": {**STRING, "description": "SHA256:..."}, "source": {"enum": ["first use", "operator"]},
+        "fingerprint": {**STRING, "description": "SHA256:..."}, "source": {"enum": list(HostKeySource)},
         "recorded_by": NULLABLE_STRING, "recorded_at": TIME,
         "line": {**STRING, "description": "the known_hosts line"}}),
     "Access": closed({

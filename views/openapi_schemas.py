@@ -7,6 +7,8 @@ bodies have separate create and PATCH schemas: a PATCH changes only the fields i
 from __future__ import annotations
 
 from deploy.targets import TARGET_HELP
+from models.states import DeploymentKind, DeploymentState, JobState, RepositoryStatus, StepState
+from pipeline.steps import STEP_NAMES
 from repos.inputs import NAME_PATTERN as NAME_RULE
 
 
@@ -66,8 +68,9 @@ DELETE_NAMED = errors("400", "404")
 
 NAME_PARAMETER = [{"name": "name", "in": "path", "required": True, "schema": STRING}]
 
-STEP_STATES = ["pending", "running", "passed", "failed", "skipped", "warning"]
-JOB_STATES = ["queued", "running", "succeeded", "failed"]
+STEP_STATES = list(StepState)
+STEP_NAMES_ALL = ["fetch", *STEP_NAMES]  # pipeline/fetch_job.py's step, then the validation steps
+JOB_STATES = list(JobState)
 NAME_PATTERN = NAME_RULE.pattern
 NAME_FIXED = "must equal the current identifier if sent (it cannot be changed)"
 
@@ -120,10 +123,10 @@ SCHEMAS = {
         "display_name": {**STRING, "minLength": 1}, "url": {**STRING, "minLength": 1},
         "name": {**STRING, "description": NAME_FIXED}, "ref": NULLABLE_STRING}, required=[],
         description="Only the fields sent change; a new URL, ref or access starts a fetch (job_id)."),
-    "Step": closed({"step": STRING, "state": {"enum": STEP_STATES}, "detail": STRING}),
+    "Step": closed({"step": {**STRING, "enum": STEP_NAMES_ALL}, "state": {"enum": STEP_STATES}, "detail": STRING}),
     "Repository": closed({
         "name": STRING, "display_name": STRING, "url": {**STRING, "description": "never with credentials"},
-        "ref": NULLABLE_STRING, "status": {"enum": ["pending", "fetching", "validating", "ready", "failed"]},
+        "ref": NULLABLE_STRING, "status": {"enum": list(RepositoryStatus)},
         "active_commit": NULLABLE_STRING, "fetched_commit": NULLABLE_STRING, "steps": array(ref("Step")),
         "modules": array(closed({"type": STRING, "display_name": STRING})), "last_checked_at": NULLABLE_TIME,
         "last_error": NULLABLE_STRING,
@@ -146,8 +149,8 @@ SCHEMAS = {
         "settings": array(ref("Setting"))}),
     "ThymisInput": closed({"candidates": STRINGS, "chosen": NULLABLE_STRING, "conflict": BOOLEAN}),
     "Deployment": closed({
-        "id": INTEGER, "kind": {"enum": ["build", "deploy", "rollback"]},
-        "state": {"enum": ["running", "succeeded", "failed", "rolled-back"]},
+        "id": INTEGER, "kind": {"enum": list(DeploymentKind)},
+        "state": {"enum": list(DeploymentState)},
         "project_commit": NULLABLE_STRING, "store_path": NULLABLE_STRING, "error": NULLABLE_STRING,
         "job_id": NULLABLE_INTEGER, "started_at": TIME, "finished_at": NULLABLE_TIME,
         "duration": {"type": ["number", "null"]}}),

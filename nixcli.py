@@ -20,7 +20,8 @@ _GIT_FETCH = re.compile(r"(?:failed to fetch|fetching Git repository) '(?P<url>[
 _REASONS = [
     (re.compile(r"resolve host|Could not resolve", re.IGNORECASE), "no network"),
     (re.compile(r"Network is unreachable|No route to host", re.IGNORECASE), "no network"),
-    (re.compile(r"Couldn't connect|Connection refused|Failed to connect", re.IGNORECASE), "the server cannot be reached"),
+    (re.compile(r"Couldn't connect|Connection refused|Failed to connect", re.IGNORECASE),
+     "the server cannot be reached"),
     (re.compile(r"Timeout|timed out", re.IGNORECASE), "the connection timed out"),
     (re.compile(r"HTTP error 404", re.IGNORECASE), "it does not exist (HTTP 404)"),
     (re.compile(r"HTTP error (40[13])", re.IGNORECASE), "access denied"),

@@ -64,8 +64,8 @@ def test_login_redirect_stays_on_this_site(app, admin_password, target):
 def test_login_redirect_returns_to_the_page_asked_for(app, admin_password):
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"username": "admin", "password": admin_password, "csrf_token": csrf_from(page),
-                                           "next": "/devices/kiosk?tab=modules"})
+    response = client.post("/login", data={"username": "admin", "password": admin_password,
+                                           "csrf_token": csrf_from(page), "next": "/devices/kiosk?tab=modules"})
     assert response.headers["Location"] == "/devices/kiosk?tab=modules"
 
 

@@ -63,8 +63,8 @@ def _repository_with_job() -> dict:
 SANDBOX_STATUS = closed({
     "isolation": {"enum": ["bwrap", "none", "unavailable"],
                   "description": "bwrap: repository code runs in a bubblewrap sandbox; none: "
-                                 "THYMIS_SANDBOX=unsafe-none (no isolation); unavailable: the sandbox cannot start, so validation and rendering "
-                                 "fail (the pages say why)"},
+                                 "THYMIS_SANDBOX=unsafe-none (no isolation); unavailable: the sandbox cannot start, "
+                                 "so validation and rendering fail (the pages say why)"},
     "python": {**NULLABLE_STRING, "description": "the version of the interpreter repository code runs on"},
     "python_fallback": {**BOOLEAN, "description": "true when that interpreter is older than 3.12 (no newer one "
                                                   "was found: the web app's own is used)"},

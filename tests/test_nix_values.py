@@ -90,8 +90,11 @@ def test_raw_nix_is_only_written_when_asked_for():
     assert to_nix("pkgs.hello") == '"pkgs.hello"'
 
 
-def test_thymis_name_is_kept():
-    assert convert_python_value_to_nix({"a": [1, "x"]}) == to_nix({"a": [1, "x"]})
+def test_thymis_name_writes_thymis_layout():
+    # Thymis's layout: list elements one per line, nested attribute sets flattened to dotted paths
+    value = {"a": [1, "x"], "b": {"c": True}}
+    assert convert_python_value_to_nix(value) == '{\n  a = [\n  1\n  "x"\n];\n  b.c = true;\n}'
+    assert nix_eval_json(convert_python_value_to_nix(value)) == value
 
 
 @needs_nix

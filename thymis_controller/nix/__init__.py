@@ -10,12 +10,21 @@ the point (the "Custom Nix" built-in module).
 
 The text rules themselves (escaping, keywords, names) are in
 :mod:`thymis_controller.nix.text`, which the controller's deploy code uses too.
+Thymis's helpers (``convert_python_value_to_nix`` with Thymis's layout, ``template_env``,
+``format_nix_file``, ``generate_timer_settings``) are in :mod:`thymis_controller.nix.templating` and
+importable from here too, as older Thymis modules do.
 """
 
 from __future__ import annotations
 
 import math
 
+from thymis_controller.nix.templating import (
+    convert_python_value_to_nix,
+    format_nix_file,
+    generate_timer_settings,
+    string_can_be_identifier_for_attrs_key,
+)
 from thymis_controller.nix.text import (
     KEYWORDS,
     NAME_PATTERN,
@@ -39,6 +48,9 @@ __all__ = [
     "nix_package",
     "is_identifier",
     "convert_python_value_to_nix",
+    "format_nix_file",
+    "generate_timer_settings",
+    "string_can_be_identifier_for_attrs_key",
     "attr_path_fragment",
     "KEYWORDS",
     "NAME_PATTERN",
@@ -138,6 +150,9 @@ def to_nix(value, indent: int = 0) -> str:
     raise NixError(f"cannot write a {type(value).__name__} value as Nix")
 
 
-def convert_python_value_to_nix(value, ident: int = 0) -> str:
-    """Thymis's name for :func:`to_nix`, kept for modules that import it."""
-    return to_nix(value, ident)
+def __getattr__(name: str):
+    if name == "template_env":  # created on first use (needs Jinja2)
+        from thymis_controller.nix import templating
+
+        return templating.template_env
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,8 +1,11 @@
-"""``thymis_controller.models``: what modules receive, and the 2024 ``Setting``.
+"""``thymis_controller.models``: what modules receive, the setting types, and the 2024 ``Setting``.
 
 * :class:`ModuleSettings` is the object ``write_nix_settings`` gets: ``type`` is
   the module's type string and ``settings`` a plain dict of the values the
   operator chose (JSON values), keyed by the setting's attribute name.
+* The setting types (``SelectOneType``, ``ListType``, ``SecretType``, ``ArtifactType``,
+  ``TextAreaCodeType``, ``SystemdTimerType`` with ``model_validate``) live in
+  :mod:`thymis_controller.models.module`, the same classes as ``thymis_controller.modules``'.
 * :class:`Setting` is the 2024 API (``Setting(name=<nix attribute path>,
   type=..., default=..., description=..., example=...)``), used by older
   repositories as ``from thymis_controller.models import Setting``. The current
@@ -13,29 +16,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from thymis_controller.nix import to_nix
+from thymis_controller.models.module import (
+    ArtifactType,
+    ListType,
+    ModuleSettings,
+    SecretType,
+    SelectOneType,
+    SettingTypes,
+    SystemdTimerType,
+    TextAreaCodeType,
+    ValueTypes,
+)
+from thymis_controller.nix.templating import convert_python_value_to_nix
 
-__all__ = ["ModuleSettings", "SettingValue", "Setting"]
-
-
-class ModuleSettings:
-    """The settings one device or tag gives one module."""
-
-    def __init__(self, type: str, settings: dict[str, Any] | None = None, **extra):
-        self.type = type
-        self.settings = dict(settings or {})
-        self.extra = extra
-
-    def model_dump(self) -> dict:
-        return {"type": self.type, "settings": dict(self.settings)}
-
-    dict = model_dump  # pydantic v1 spelling
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, ModuleSettings) and self.model_dump() == other.model_dump()
-
-    def __repr__(self) -> str:
-        return f"ModuleSettings(type={self.type!r}, settings={self.settings!r})"
+__all__ = ["ModuleSettings", "SettingValue", "Setting", "ArtifactType", "ListType", "SecretType", "SelectOneType",
+           "SettingTypes", "SystemdTimerType", "TextAreaCodeType", "ValueTypes"]
 
 
 class SettingValue:
@@ -85,7 +80,7 @@ class Setting:
         """2024 API: write ``<name> = lib.mkOverride <priority> <value>;``."""
         if isinstance(value, SettingValue):
             value = value.value
-        f.write(f"  {self.name} = lib.mkOverride {int(priority)} {to_nix(value)};\n")
+        f.write(f"  {self.name} = lib.mkOverride {int(priority)} {convert_python_value_to_nix(value)};\n")
 
     def model_copy(self) -> "Setting":
         return Setting(self.name, self.type, self.default, self.description, self.example, **self.extra)
@@ -95,9 +90,9 @@ class Setting:
 
 
 def __getattr__(name: str):
-    # Very old repositories import the module base class and the setting types
-    # from here; resolved lazily because thymis_controller.modules imports this.
-    if name in {"Module", "ListType", "SelectOneType", "LocalizedString"}:
+    # Very old repositories import the module base class from here; resolved
+    # lazily because thymis_controller.modules imports this.
+    if name in {"Module", "LocalizedString"}:
         from thymis_controller.modules import modules
 
         return getattr(modules, name)

@@ -41,9 +41,16 @@ def clean_setting(entry: dict) -> dict:
         ]
     elif clean["type"] == "list":
         clean["element_name"] = _str_or_none(entry.get("element_name"), 200)
+        clean["element_key"] = _str_or_none(entry.get("element_key"), 200)
         clean["settings"] = [clean_setting(s) for s in entry.get("settings") or []]
     elif clean["type"] == "textarea-code":
         clean["language"] = _str_or_none(entry.get("language"), 50)
+    elif clean["type"] == "secret":
+        clean["allowed_types"] = [t[:50] for t in entry.get("allowed_types") or [] if isinstance(t, str)][:10]
+    elif clean["type"] == "systemd-timer":
+        defaults = entry.get("timer_defaults")
+        clean["timer_defaults"] = {k[:50]: v for k, v in defaults.items() if isinstance(k, str)} \
+            if isinstance(defaults, dict) and len(defaults) <= 20 else {}
     return clean
 
 

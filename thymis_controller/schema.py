@@ -68,16 +68,17 @@ def _type_fields(kind: Any, setting: Any) -> dict:
         return {
             "type": "list",
             "element_name": _text(kind.element_name),
+            "element_key": kind.element_key,
             "settings": [describe_setting(name, sub, i) for i, (name, sub) in enumerate(kind.settings.items())],
         }
     if isinstance(kind, TextAreaCodeType):
         return {"type": "textarea-code", "language": kind.language}
     if isinstance(kind, SecretType):
-        return {"type": "secret"}
+        return {"type": "secret", "allowed_types": [getattr(t, "value", str(t)) for t in kind.allowed_types]}
     if isinstance(kind, ArtifactType):
         return {"type": "artifact"}
     if isinstance(kind, SystemdTimerType):
-        return {"type": "systemd-timer"}
+        return {"type": "systemd-timer", "timer_defaults": _json_value(kind.model_dump())}
     if kind == "select-one":  # 2024 API: Setting(type="select-one", options=[...])
         options = getattr(setting, "options", None) or []
         return {"type": "select-one", "options": [{"label": str(o), "value": _json_value(o)} for o in options]}

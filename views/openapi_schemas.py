@@ -105,7 +105,9 @@ SETTING = closed({
     "name": STRING, "display_name": STRING, "type": STRING, "description": NULLABLE_STRING, "default": {},
     "example": NULLABLE_STRING, "nix_attr_name": NULLABLE_STRING, "order": INTEGER,
     "options": array(closed({"label": STRING, "value": {}})), "element_name": NULLABLE_STRING,
-    "settings": array(ref("Setting")), "language": NULLABLE_STRING, "type_repr": STRING},
+    "settings": array(ref("Setting")), "language": NULLABLE_STRING, "type_repr": STRING,
+    # Thymis's setting types: a list's identifying sub-setting, a secret's kinds, a timer's defaults
+    "element_key": NULLABLE_STRING, "allowed_types": STRINGS, "timer_defaults": {"type": "object"}},
     required=["name", "display_name", "type", "description", "default", "example", "nix_attr_name", "order"])
 
 SCHEMAS = {

@@ -16,6 +16,7 @@ from thymis_controller.modules.modules import (
     SecretType,
     SelectOneType,
     Setting,
+    SettingTypes,
     SystemdTimerType,
     TextAreaCodeType,
     english,
@@ -36,4 +37,5 @@ __all__ = [
     "SecretType",
     "ArtifactType",
     "SystemdTimerType",
+    "SettingTypes",
 ]

@@ -29,7 +29,17 @@ from __future__ import annotations
 from typing import Any, Iterator, Optional, Protocol
 
 from thymis_controller import models
-from thymis_controller.nix import NixError, nix_attr_path, nix_package, to_nix
+from thymis_controller.models.module import (
+    ArtifactType,
+    ListType,
+    SecretType,
+    SelectOneType,
+    SettingTypes,
+    SystemdTimerType,
+    TextAreaCodeType,
+)
+from thymis_controller.nix import NixError, nix_attr_path, nix_package
+from thymis_controller.nix.templating import convert_python_value_to_nix
 
 __all__ = [
     "Module",
@@ -45,6 +55,7 @@ __all__ = [
     "SecretType",
     "ArtifactType",
     "SystemdTimerType",
+    "SettingTypes",
     "VALUE_TYPES",
     "iter_settings",
     "setting_value_to_nix",
@@ -92,59 +103,6 @@ def localize(locale: str, value: Optional[Localizable]) -> Optional[str]:
 def english(value: Optional[Localizable]) -> Optional[str]:
     """The English text of a plain string or LocalizedString."""
     return localize("en", value)
-
-
-class SelectOneType:
-    """One of a fixed set of values: ``select_one=["a", "b"]`` or ``[(label, value), ...]``."""
-
-    def __init__(self, select_one: list, extra_data: dict | None = None, **extra):
-        self.select_one = list(select_one)
-        self.extra_data = extra_data
-        self.extra = extra
-
-    def options(self) -> list[tuple[Any, Any]]:
-        return [tuple(o) if isinstance(o, (tuple, list)) else (o, o) for o in self.select_one]
-
-
-class ListType:
-    """A list of entries, each with its own sub-settings (``settings={"key": Setting(...)}``)."""
-
-    def __init__(self, settings: dict, element_name: Optional[Localizable] = None, **extra):
-        self.settings = dict(settings)
-        self.element_name = element_name
-        self.extra = extra
-
-
-class TextAreaCodeType:
-    """Multi-line code with a language hint (shown as a code editor)."""
-
-    def __init__(self, language: str | None = None, **extra):
-        self.language = language
-        self.extra = extra
-
-
-class SecretType:
-    """A secret chosen from the controller's secrets (accepted for compatibility)."""
-
-    def __init__(self, allowed_types=None, default_processing_type=None, default_save_to_image=False, **extra):
-        self.allowed_types = list(allowed_types or [])
-        self.default_processing_type = default_processing_type
-        self.default_save_to_image = default_save_to_image
-        self.extra = extra
-
-
-class ArtifactType:
-    """A file artifact (accepted for compatibility)."""
-
-    def __init__(self, **extra):
-        self.extra = extra
-
-
-class SystemdTimerType:
-    """A systemd timer configuration (accepted for compatibility)."""
-
-    def __init__(self, **extra):
-        self.extra = extra
 
 
 class Setting:
@@ -201,18 +159,18 @@ def setting_value_to_nix(setting, value: Any) -> str:
             value = value.lower() == "true"
         if not isinstance(value, bool):
             raise NixError(f"expected true or false, got {value!r}")
-        return to_nix(value)
+        return convert_python_value_to_nix(value)
     if kind == "int":
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int):
             raise NixError(f"expected a whole number, got {value!r}")
-        return to_nix(value)
+        return convert_python_value_to_nix(value)
     if kind == "package":
         return nix_package(value)
     if kind in ("path", "string", "textarea") and not isinstance(value, str):
         raise NixError(f"expected text, got {type(value).__name__}")
-    return to_nix(value)
+    return convert_python_value_to_nix(value)
 
 
 def _nix_target(setting) -> Optional[str]:
@@ -278,6 +236,27 @@ class Module:
             except NixError as e:
                 raise NixError(f"setting {key!r} of {self.type}: {e}") from None
             f.write(f"  {target} = lib.mkOverride {priority} {text};\n")
+
+    def iter_settings(self) -> dict[str, Any]:
+        """Attribute name -> setting, for every setting of this module (both APIs)."""
+        return dict(iter_settings(self))
+
+    def register_secret_settings(self, module_settings, project=None) -> list[tuple[SecretType, Any]]:
+        """``(secret type, chosen value)`` for each secret setting the operator filled in, also inside
+        list entries (Thymis asks modules this to place secrets on the device)."""
+        found = []
+        for key, value in dict(module_settings.settings).items():
+            setting = getattr(self, key, None) if not key.startswith("_") else None
+            kind = getattr(setting, "type", None)
+            if isinstance(kind, SecretType) and value:
+                found.append((kind, value))
+            elif isinstance(kind, ListType) and isinstance(value, list):
+                for entry in value:
+                    for sub_key, sub_value in (entry.items() if isinstance(entry, dict) else ()):
+                        sub = kind.settings.get(sub_key)
+                        if isinstance(getattr(sub, "type", None), SecretType) and sub_value:
+                            found.append((sub.type, sub_value))
+        return found
 
     def write_nix(self, path, module_settings, priority: int, project=None) -> None:
         """Write this module's NixOS module file ``<type>.nix`` into the folder ``path``."""

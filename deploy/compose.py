@@ -19,7 +19,8 @@ from pipeline.fetch import nix_input_url
 from sandbox import render
 
 CORE_MODULE = "thymis_controller.modules.thymis.ThymisDevice"
-SYSTEMS = {"generic-aarch64": "aarch64-linux", "raspberry-pi-4": "aarch64-linux"}
+SYSTEMS = {"generic-aarch64": "aarch64-linux", "raspberry-pi-3": "aarch64-linux", "raspberry-pi-4": "aarch64-linux",
+           "raspberry-pi-5": "aarch64-linux"}
 RENDER_CACHE_SIZE = 50_000
 
 

@@ -41,7 +41,7 @@ def test_settings_save_validate_and_list_rows(client, api):
     url = f"/devices/d/modules/{CORE}"
     bad = post(client, url, {"s.device_type": "toaster", "s.device_name": "kiosk"}, htmx=True)
     assert bad.status_code == 422
-    assert "Device type must be one of" in text(bad)
+    assert "Device Type must be one of" in text(bad)
     assert 'value="kiosk"' in text(bad)                              # typed values survive the error
     assert api.get("/api/devices/d").get_json()["modules"][0]["settings"] == {}
     ok = post(client, url, {"s.device_type": "raspberry-pi-4", "s.device_name": "kiosk", "action": "save"}, htmx=True)
@@ -88,7 +88,7 @@ def test_duplicate_and_delete_device(client, api):
 
 def test_modules_page_lists_built_ins(client):
     page = text(client.get("/modules"))
-    assert "Core Device Configuration" in page and "Built-in" in page
+    assert "OCI Containers" in page and "Localization & Time" in page and "Built-in" in page
 
 
 def test_a_stored_setting_the_schema_no_longer_accepts_does_not_lock_the_device(client, api):

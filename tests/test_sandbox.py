@@ -61,8 +61,9 @@ def test_render_external_and_builtin_modules(tmp_path):
     )
     assert texts[0] == '  environment.etc.greeting.text = lib.mkOverride 80 "hi \\${x}";\n'
     assert '  homeassistant.timezone = lib.mkOverride 70 "UTC";\n' in texts[1]
-    assert texts[2] == '  networking.hostName = lib.mkOverride 80 "dev1";\n'
-    assert "systemd.services.thymis-bash-hosts-dev1 =" in texts[3]
+    assert texts[2].endswith('  thymis.config.device-name = lib.mkOverride 80 "dev1";\n'
+                             '  networking.hostName = lib.mkOverride 80 "dev1";\n')
+    assert 'systemd.services."thymis-bash-service-hosts-dev1" =' in texts[3]
 
 
 def test_render_refuses_unknown_module_types(tmp_path):

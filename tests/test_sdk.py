@@ -149,8 +149,9 @@ def test_builtin_modules_are_described():
     described = {d["type"]: d for d in map(describe_module, builtin_modules())}
     assert set(described) == builtin_module_types()
     device = described["thymis_controller.modules.thymis.ThymisDevice"]
-    assert device["display_name"] == "Core Device Configuration"
-    assert {s["name"] for s in device["settings"]} == {"device_type", "device_name", "nix_state_version"}
+    assert device["display_name"] == "Device"
+    assert {s["name"] for s in device["settings"]} == {"device_type", "image_format", "device_name",
+                                                       "nix_state_version", "agent_controller_url"}
     assert all(d["icon"] for d in described.values())
     custom = described["thymis_controller.modules.custom_nix.CustomNixModule"]
     assert "as typed" in custom["description"]
@@ -179,7 +180,19 @@ def test_builtin_render_output_is_valid_nix(tmp_path):
         ("SSHAccess", {"ssh_enable": True, "authorized_keys": [{"key": "ssh-ed25519 AAAAC3Nz admin@x"}],
                        "root_password_hash": "$6$s$h"}),
         ("BashModule", {"script": 'echo "${HOME}" \'\' done', "on_calendar": "hourly"}),
+        ("BashModule", {"script": "date", "packages": [{"package": "curl"}],
+                        "timer_config": {"timer_type": "monotonic", "on_boot_sec": "5min"}}),
+        ("PythonModule", {"script": "print('${x}')", "python_packages": [{"package": "requests"}]}),
         ("CustomNixModule", {"nix_code": "services.openssh.enable = true;"}),
+        ("WhateverModule", {"settings": "services.openssh.enable = true;"}),
+        ("NetworkingModule", {"wifi_ssid": "lab", "static_networks": [{"interface": "eth0", "ipv4prefixLength": 24}],
+                              "nameservers": [{"nameserver": "1.1.1.1"}]}),
+        ("LocalizationModule", {"timezone": "UTC", "time_servers": [{"server": "pool.ntp.org"}]}),
+        ("SecurityAccessModule", {"password_secret": "uuid-1", "authorized_keys": [{"key": "ssh-ed25519 AAAA a@b"}]}),
+        ("FilesModule", {"artifacts": [{"artifact": "app.bin", "path": "/opt/app", "mode": "0755"}]}),
+        ("OCIContainers", {"containers": [{"container_name": "web", "image": "nginx:1", "ports": [
+            {"host": "8080", "container": "80"}]}]}),
+        ("Kiosk", {"kiosk_url": "https://example.com/", "enable_vnc": True}),
     ]
     for name, settings in cases:
         body = render_module(builtin(name), settings, 80, path, project)
@@ -193,7 +206,7 @@ def test_bash_script_reaches_nix_unchanged(tmp_path):
     script = 'echo "${HOME}" \'\' $(id) \\ done'
     body = render_module(builtin("BashModule"), {"script": script}, 80, path, project)
     service = nix_eval_json("let lib = {}; pkgs = { bash = 1; coreutils = 2; }; in rec {\n" + body + "}")
-    assert service["systemd"]["services"]["thymis-bash-hosts-dev1"]["script"] == script
+    assert service["systemd"]["services"]["thymis-bash-service-hosts-dev1"]["script"] == f"#!/bin/bash\n{script}\n"
 
 
 def test_custom_nix_is_written_verbatim(tmp_path):

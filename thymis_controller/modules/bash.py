@@ -1,68 +1,93 @@
-"""Built-in: run a Bash script on the device (once at boot, or on a calendar timer).
+"""Built-in: a Bash script run by a systemd service on a systemd timer (Thymis's BashModule).
 
-The script text is written as an escaped Nix string, never spliced into Nix code.
+Written as Thymis writes it: ``systemd.services."thymis-bash-service-<hosts|tags>-<name>"`` (a oneshot
+service with ``#!/bin/bash`` + the script and the chosen packages on its PATH) and a timer of the same
+name (``wantedBy = [ "timers.target" ]`` and the ``timerConfig`` of the timer setting). Unlike Thymis, the
+script is escaped for the Nix string it is written into (``''`` and ``${`` stay literal) and package
+names must be attribute paths, so no setting can add Nix code. A device saved with this controller's
+earlier ``on_calendar`` setting keeps its calendar timer.
 """
 
 import pathlib
-import re
 
 import thymis_controller.modules.modules as modules
+from thymis_controller import models
 from thymis_controller.lib import read_into_base64
-from thymis_controller.nix import NixPackage, nix_attr_name, to_nix
+from thymis_controller.modules._service import indented_string, package_list, service_name, timer_lines
+from thymis_controller.nix import nix_string
+from thymis_controller.project import Project
 
 _ICONS = pathlib.Path(__file__).parent / "icons"
 
 
-def service_name(path, project) -> str:
-    """A systemd unit name unique to the device or tag the module belongs to."""
-    suffix = ""
-    if path is not None and project is not None:
-        try:
-            suffix = str(pathlib.PurePath(path).relative_to(project.repo_dir))
-        except ValueError:
-            suffix = pathlib.PurePath(path).name
-    suffix = re.sub(r"[^a-z0-9]+", "-", suffix.lower()).strip("-")
-    return "thymis-bash" + (f"-{suffix}" if suffix else "")
+def package_setting(names: tuple, element: tuple, description_en: str, description_de: str,
+                    order: int) -> modules.Setting:
+    """A list of package names: ``names`` / ``element`` are (English, German) labels."""
+    element_name = modules.LocalizedString(en=element[0], de=element[1])
+    return modules.Setting(
+        display_name=modules.LocalizedString(en=names[0], de=names[1]),
+        type=modules.ListType(
+            settings={"package": modules.Setting(display_name=element_name, type="string", order=0)},
+            element_name=element_name,
+        ),
+        default=[],
+        description=modules.LocalizedString(en=description_en, de=description_de),
+        order=order,
+    )
+
+
+def timer_setting(what: str, was: str) -> modules.Setting:
+    return modules.Setting(
+        display_name=modules.LocalizedString(en="Timer Configuration", de="Timer Konfiguration"),
+        type=modules.SystemdTimerType(),
+        default=None,
+        description=modules.LocalizedString(en=f"The timer configuration for the {what}.",
+                                            de=f"Die Timer-Konfiguration für das {was}."),
+        example="",
+        order=10,
+    )
+
+
+def write_service(f, name: str, service_lines: list[str], timers: list[str], let: str = "") -> None:
+    unit = nix_string(name)
+    f.write(f"  systemd.services.{unit} = {let}{{\n")
+    f.writelines(f"    {line}\n" for line in service_lines)
+    f.write("    serviceConfig = {\n")
+    f.writelines(f"      {line}\n" for line in (["ExecStart = \"${script}\";"] if let else []) + ['Type = "oneshot";'])
+    f.write("    };\n  };\n")
+    f.write(f"  systemd.timers.{unit} = {{\n    wantedBy = [ \"timers.target\" ];\n")
+    f.writelines(f"    {line}\n" for line in timers)
+    f.write("  };\n")
 
 
 class BashModule(modules.Module):
-    display_name = modules.LocalizedString(en="Bash Script", de="Bash-Skript")
-    description = "Runs a Bash script on the device, once at boot or on a systemd calendar schedule."
+    display_name = "Bash Module"
+    description = modules.LocalizedString(
+        en="Runs a Bash script on the device on a systemd timer.",
+        de="Führt ein Bash-Skript auf dem Gerät über einen systemd-Timer aus.",
+    )
     category = "scripting"
     icon = read_into_base64(_ICONS / "script.svg")
 
+    timer_config = timer_setting("bash script", "Bash-Skript")
+    packages = package_setting(("Required Packages", "Benötigte Pakete"), ("Package", "Paket"),
+                               "List of packages from nixpkgs: https://search.nixos.org/packages",
+                               "Liste der Pakete aus nixpkgs: https://search.nixos.org/packages", 20)
     script = modules.Setting(
-        display_name=modules.LocalizedString(en="Script", de="Skript"),
+        display_name=modules.LocalizedString(en="Bash Script", de="Bash-Skript"),
         type=modules.TextAreaCodeType(language="bash"),
         default="",
-        description="The Bash script to run.",
-        example='echo "hello from $(hostname)"',
-        order=10,
-    )
-    on_calendar = modules.Setting(
-        display_name=modules.LocalizedString(en="Schedule", de="Zeitplan"),
-        type="string",
-        default="",
-        description="A systemd OnCalendar expression; empty runs the script once at boot.",
-        example="hourly",
-        order=20,
+        description=modules.LocalizedString(en="The bash script to be executed.",
+                                            de="Das auszuführende Bash-Skript."),
+        example="",
+        order=30,
     )
 
-    def write_nix_settings(self, f, path, module_settings, priority, project):
-        script = module_settings.settings.get("script") or ""
-        if not script.strip():
-            return
-        calendar = (module_settings.settings.get("on_calendar") or "").strip()
-        name = service_name(path, project)
-        service = {
-            "description": "Bash script from the Thymis controller",
-            "serviceConfig": {"Type": "oneshot"},
-            "path": [NixPackage("bash"), NixPackage("coreutils")],
-            "script": script,
-        }
-        if not calendar:
-            service["wantedBy"] = ["multi-user.target"]
-        f.write(f"  systemd.services.{nix_attr_name(name)} = {to_nix(service, 1)};\n")
-        if calendar:
-            timer = {"wantedBy": ["timers.target"], "timerConfig": {"OnCalendar": calendar}}
-            f.write(f"  systemd.timers.{nix_attr_name(name)} = {to_nix(timer, 1)};\n")
+    def write_nix_settings(self, f, path, module_settings: models.ModuleSettings, priority: int, project: Project):
+        settings = module_settings.settings
+        script = (settings.get("script", self.script.default) or "").strip()
+        text = "#!/bin/bash\n" + script + "\n"
+        lines = [f"script = {indented_string(text, 6)};",
+                 f"path = {package_list(settings.get('packages', self.packages.default))};"]
+        write_service(f, service_name("thymis-bash-service-", path, project), lines,
+                      timer_lines(settings, self.timer_config.default))

@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+from sandbox.bwrap import bwrap_path
 from sandbox.config import SDK_DIR, ConfigError, current, interpreter_info
 from sandbox.module_json import MalformedResult, clean_module
 from sandbox.runner import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, SandboxError, run
@@ -127,13 +128,14 @@ def isolation(*, refresh: bool = False) -> dict:
     """Which isolation is in force, for /healthz and the pages: ``{"isolation": "bwrap" | "none" | "unavailable",
     "detail", "python", "python_warning"}``. A successful check is kept for 5 minutes, a failed one for 10 s."""
     config = current()
+    key = (config, bwrap_path())      # installing or removing bubblewrap takes effect at once
     with _status_lock:
-        cached = _status.get(config)
+        cached = _status.get(key)
         if cached and not refresh and time.monotonic() < cached[0]:
             return cached[1]
     status = _check(config)
     with _status_lock:
-        _status[config] = (time.monotonic() + (_FAILED_FOR if status["isolation"] == "unavailable" else _OK_FOR),
+        _status[key] = (time.monotonic() + (_FAILED_FOR if status["isolation"] == "unavailable" else _OK_FOR),
                            status)
     return status
 

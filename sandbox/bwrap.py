@@ -13,7 +13,8 @@ Inside the sandbox there is only:
   working directory) and ``/home/sandbox`` (``HOME``).
 
 The data folder is never bound (the checkouts below it are bound one by one, never a folder above them).
-Namespaces: user, mount, PID, network (loopback only, down), IPC, UTS, cgroup where the kernel has it; inside,
+Namespaces: user, mount, PID, network (only its own loopback), IPC, UTS (the host's name is kept: systemd's
+ProtectHostname forbids setting one), cgroup where the kernel has it; inside,
 uid/gid 65534 with no capabilities and no way to create further user namespaces; a new session (no terminal);
 killed with its parent. When the sandbox's first process ends, bubblewrap's init (PID 1) ends and the kernel
 kills every process left in the PID namespace.
@@ -74,7 +75,7 @@ def command(*, bwrap: str, info: Interpreter, sdk_dir: Path, env_dir: Path | Non
             request_file: Path, python_args: list[str]) -> list[str]:
     """The argv that runs ``info.executable python_args...`` in a fresh sandbox."""
     args = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
-            "--cap-drop", "ALL", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox",
+            "--cap-drop", "ALL", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
             "--clearenv", "--setenv", "HOME", HOME, "--setenv", "LANG", "C.UTF-8", "--setenv", "PATH", "/nonexistent"]
     _system(args)
     _interpreter(args, info)

@@ -141,6 +141,15 @@ def test_a_broken_file_changes_nothing(app, api, tmp_path, content, message):
     assert app.test_cli_runner().invoke(args=["thymis", "import", str(tmp_path / "nothing-here")]).exit_code == 2
 
 
+def test_cli_json_report(app, tmp_path):
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"tags": [{"identifier": "t", "displayName": "T", "priority": 60, "modules": []}]}))
+    result = app.test_cli_runner().invoke(args=["thymis", "import", "--json", str(path)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["tags"] == ["t"] and report["source"] == str(path) and report["not_imported"] == []
+
+
 def test_a_folder_without_state_is_refused(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["thymis", "import", str(tmp_path)])
     assert result.exit_code == 1
@@ -250,3 +259,20 @@ def test_import_in_the_browser(controller, page, tmp_path):
     page.set_input_files("#field-state", str(path))
     page.get_by_role("button", name="Import").click()
     expect(page.get_by_role("alert")).to_contain_text("this state.json was already imported (")
+
+
+def test_json_api_import(api, demo_url):
+    data = json.dumps(thymis_state(demo_url)).encode()
+    created = api.post("/api/thymis/import", data=data, content_type="application/json")
+    assert created.status_code == 201, created.get_json()
+    report = created.get_json()
+    assert report["devices"] == ["sensor-01", "front-desk"] and report["tags"] == ["office", "lab"]
+    assert report["repositories"] == ["demo"] and len(report["jobs"]) == 1
+    assert "repository mirror: it has no URL (it follows demo/nixpkgs, which has no equivalent here)" in \
+        report["not_imported"]
+    wait_for_job(api, report["jobs"][0])
+    again = api.post("/api/thymis/import", data=data, content_type="application/json")
+    assert again.status_code == 409
+    assert again.get_json()["error"]["message"].startswith("this state.json was already imported (")
+    broken = api.post("/api/thymis/import", data=b"{", content_type="application/json")
+    assert broken.status_code == 422 and broken.get_json()["error"]["field"] == "file"

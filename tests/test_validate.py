@@ -224,6 +224,16 @@ def test_what_the_sandbox_provides_clashes(tmp_path, name, reason):
     assert not report.ok
 
 
+def test_every_package_of_the_sandbox_environment_is_refused():
+    """The names come from sandbox/requirements.txt, the file the sandbox's environment is installed from."""
+    from pathlib import Path
+    requirements = Path(__file__).resolve().parent.parent / "sandbox" / "requirements.txt"
+    pinned = [line.split("==")[0].lower().replace("-", "_") for line in requirements.read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    assert "pydantic" in pinned and "jinja2" in pinned
+    assert set(pinned) <= sandbox_third_party()
+
+
 def test_sandbox_requirements_file_names_are_read(tmp_path):
     (tmp_path / "requirements.txt").write_text(
         "# pinned\npydantic==2.10.4 --hash=sha256:00\nPyYAML>=6 ; python_version>'3'\nsome-Thing[extra]==1\n")

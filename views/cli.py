@@ -152,13 +152,17 @@ def admin_set_password(password):
 
 @thymis.command("import")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-def thymis_import(path):
+@click.option("--json", "as_json", is_flag=True, help="Print the report as the API returns it.")
+def thymis_import(path, as_json):
     """Import a Thymis project folder (its repository/state.json) or a state.json file."""
     from configs.thymis_import import import_thymis_project
     try:
         report = import_thymis_project(path, _settings())
     except InputError as exc:
         _input_failure(exc)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+        return
     for line in report.lines():
         click.echo(line)
     if report.jobs:

@@ -6,6 +6,7 @@ so a change to a response shape fails the tests until the document says the same
 from flask import Blueprint, jsonify
 
 from views.openapi_access import extend as extend_with_access
+from views.openapi_import import extend as extend_with_import
 from views.openapi_schemas import (
     BOOLEAN,
     CHANGE,
@@ -134,6 +135,7 @@ DOCUMENT = {
 
 
 extend_with_access(DOCUMENT)
+extend_with_import(DOCUMENT)
 
 
 @blueprint.get("/openapi.json")

@@ -74,6 +74,7 @@ pkgs.testers.runNixOSTest {
       services.thymis-controller = {
         enable = true;
         auth-basic-password-file = "${adminPasswordFile}";
+        auth-basic-username = "operator";
         nginx-vhost-enable = true;
         local-activation-enable = true;
         # No boot loader in the test VM: activate without touching it.
@@ -133,7 +134,7 @@ pkgs.testers.runNixOSTest {
           raise Exception("no csrf_token field on the login page:\n" + page)
 
 
-      def log_in(password):
+      def log_in(password, username="operator"):
           machine.succeed("rm -f /tmp/cookies")
           status, page = http(f"-c /tmp/cookies -b /tmp/cookies {BASE}/login")
           assert status == 200, (status, page)
@@ -141,6 +142,7 @@ pkgs.testers.runNixOSTest {
           status, _ = http(
               "-c /tmp/cookies -b /tmp/cookies"
               f" --data-urlencode {shlex.quote('csrf_token=' + token)}"
+              f" --data-urlencode {shlex.quote('username=' + username)}"
               f" --data-urlencode {shlex.quote('password=' + password)}"
               f" {BASE}/login"
           )
@@ -181,12 +183,15 @@ pkgs.testers.runNixOSTest {
           machine.wait_for_open_port(80)
           machine.succeed("curl -sSf http://127.0.0.1/healthz | grep -q ok")
 
-      with subtest("the configured admin password logs in, a wrong one does not"):
+      with subtest("the configured user name and admin password log in, a wrong one of them does not"):
           status, _ = http(f"{BASE}/api/repositories")
           assert status == 401, f"unauthenticated API request answered {status}"
           log_in("not the password")
           status, _ = http(f"-b /tmp/cookies {BASE}/api/repositories")
           assert status == 401, f"a wrong password gave a session ({status})"
+          log_in(PASSWORD, username="admin")
+          status, _ = http(f"-b /tmp/cookies {BASE}/api/repositories")
+          assert status == 401, f"the default user name logged in although auth-basic-username is set ({status})"
           log_in(PASSWORD)
           status, body = http(f"-b /tmp/cookies {BASE}/api/repositories")
           assert status == 200, f"logged in, the API answered {status}: {body}"

@@ -255,7 +255,8 @@ def _import_tags(state: dict, catalog: dict, report: ImportReport) -> None:
     for tag in state["tags"]:
         name, where = tag["identifier"], f"tag {tag['identifier']}"
         if Tag.select().where(Tag.name == name).exists():
-            report.not_imported.append(f"{where}: a tag of that identifier is already here")
+            report.not_imported.append(f"{where}: a tag of that identifier is already here (imported devices "
+                                       "that name it get that tag)")
             continue
         known, unknown = _usable_modules(where, tag["modules"], catalog, report)
         try:
@@ -309,7 +310,7 @@ def import_state(data: bytes, settings, source: str) -> ImportReport:
                 ControllerSetting.create(key=key, value=json.dumps(
                     {"imported_at": utcnow().isoformat(timespec="seconds"), "source": source}))
         except IntegrityError:
-            raise _refuse("this state.json is being imported right now", 409) from None
+            raise _refuse("this state.json was just imported by another request", 409) from None
         _import_repositories(state, settings, report)
         catalog = available_modules()
         _import_tags(state, catalog, report)

@@ -19,7 +19,8 @@ PATHS = {
                        "One transaction; a second import of the same file answers 409.",
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "description": "Thymis's state.json: version, repositories, tags, configs"}}}},
-        "responses": {"201": json_response(ref("ThymisImportReport"), "imported; the report lists what was not"), **CHANGE}}},
+        "responses": {"201": json_response(ref("ThymisImportReport"), "imported; the report lists what was not"),
+                      **CHANGE}}},
 }
 
 

@@ -235,3 +235,29 @@ def test_a_device_of_several_built_ins_builds(tmp_path, standins):
     unit = "thymis-bash-service-hosts-edge-1"
     assert config["systemd"]["services"][unit]["script"] == "#!/bin/bash\necho ${HOSTNAME}\n"
     assert config["systemd"]["timers"][unit]["timerConfig"]["OnCalendar"] == "hourly"
+
+
+def test_the_web_process_needs_no_third_party_package_for_the_sdk():
+    """The web process (Python 3.11, no pydantic) describes the built-in modules in-process: the SDK and the
+    built-ins import and describe with the standard library alone, and Jinja2 is only loaded by template_env."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import json, sys\n"
+        "from thymis_controller.modules.builtin_modules import builtin_module_descriptions\n"
+        "import thymis_controller.nix.templating, thymis_controller.config, thymis_controller.db_models\n"
+        "names = [d['type'] for d in builtin_module_descriptions()]\n"
+        "loaded = sorted(m for m in ('jinja2', 'pydantic', 'flask') if m in sys.modules)\n"
+        "print(json.dumps({'modules': len(names), 'loaded': loaded, 'version': sys.version_info[:2]}))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    python = shutil.which("python3.11") or sys.executable  # the oldest Python the web app supports, if here
+    out = subprocess.run([python, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {str(root)!r})\n" + code],
+                         capture_output=True, text=True, check=True, cwd="/").stdout
+    result = json.loads(out)
+    assert result["modules"] == 12 and result["loaded"] == []
+    assert tuple(result["version"]) >= (3, 11)

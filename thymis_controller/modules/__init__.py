@@ -39,3 +39,12 @@ __all__ = [
     "SystemdTimerType",
     "SettingTypes",
 ]
+
+
+def __getattr__(name: str):
+    # Thymis's older spelling: the built-in module instances as thymis_controller.modules.ALL_MODULES
+    if name in ("ALL_MODULES", "ALL_MODULES_START"):
+        from thymis_controller.modules.builtin_modules import ALL_MODULES
+
+        return ALL_MODULES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -57,11 +57,24 @@ __all__ = [
     "SystemdTimerType",
     "SettingTypes",
     "VALUE_TYPES",
+    "DEFAULT_PRIORITY",
+    "is_unset_setting_value",
     "iter_settings",
     "setting_value_to_nix",
 ]
 
 VALUE_TYPES = ("bool", "string", "path", "package", "textarea", "int")
+
+# Thymis's priority for values nobody set explicitly (that of lib.mkOptionDefault).
+DEFAULT_PRIORITY = 1500
+
+
+def is_unset_setting_value(value: Any, nested: bool = False) -> bool:
+    """Thymis's rule: None, [] and {} carry no information; "" does only as a whole setting (``nested``
+    False), not as an empty field inside a list entry."""
+    if value is None or value == [] or value == {}:
+        return True
+    return nested and value == ""
 
 
 class HasLocalize(Protocol):

@@ -60,6 +60,8 @@ def create_app(config: dict | None = None) -> Flask:
                                             env_dir=settings.sandbox_env))
     from repos.connect import startup as prepare_credentials
     prepare_credentials(settings)  # secrets key file (0600); leftover key directories of crashed fetches removed
+    from pipeline.leftovers import sweep_leftovers
+    sweep_leftovers(settings)  # temporary packs, exports and sandbox folders of crashed runs
 
     app = Flask(__name__)
     app.config.update(

@@ -31,6 +31,11 @@ class Settings:
     sandbox: str = "bwrap"                   # or "unsafe-none": repository code runs without isolation
     sandbox_python: str | None = None        # the sandbox's interpreter (None: the one scripts/setup.sh chose)
     sandbox_env: Path | None = None          # its pinned packages (None: .sandbox-env beside the code)
+    fetch_stall_seconds: float = 30.0        # a remote silent this long mid-transfer fails the fetch
+    fetch_max_bytes: int = 512 << 20         # pack bytes one fetch may receive
+    fetch_max_object_bytes: int = 64 << 20   # inflated size of one object in a pack
+    checkout_max_bytes: int = 256 << 20      # total size of the files of one exported checkout
+    checkout_max_files: int = 100_000        # entries (files, folders, links) of one exported checkout
     extra: dict = field(default_factory=dict)
 
     @property
@@ -68,6 +73,19 @@ def _env_bool(name: str, default: bool) -> bool:
 def _env_path(name: str) -> Path | None:
     value = os.environ.get(name)
     return Path(value) if value else None
+
+
+def _env_number(name: str, default, kind=int):
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = kind(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a {'whole ' if kind is int else ''}number") from None
+    if number <= 0:
+        raise ValueError(f"{name}={value!r} must be greater than 0")
+    return number
 
 
 def default_thymis_flake_url(root: Path | None = None) -> str:
@@ -117,6 +135,11 @@ def load_settings(overrides: dict | None = None) -> Settings:
         "sandbox": (os.environ.get("THYMIS_SANDBOX") or "bwrap").strip(),
         "sandbox_python": os.environ.get("THYMIS_SANDBOX_PYTHON") or None,
         "sandbox_env": _env_path("THYMIS_SANDBOX_ENV"),
+        "fetch_stall_seconds": _env_number("THYMIS_FETCH_STALL_SECONDS", 30.0, float),
+        "fetch_max_bytes": _env_number("THYMIS_FETCH_MAX_BYTES", 512 << 20),
+        "fetch_max_object_bytes": _env_number("THYMIS_FETCH_MAX_OBJECT_BYTES", 64 << 20),
+        "checkout_max_bytes": _env_number("THYMIS_CHECKOUT_MAX_BYTES", 256 << 20),
+        "checkout_max_files": _env_number("THYMIS_CHECKOUT_MAX_FILES", 100_000),
     }
     values.update(overrides)
     values["project_path"] = Path(values["project_path"]).absolute()

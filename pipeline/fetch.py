@@ -34,6 +34,7 @@ from repos.urls import RemoteSpec, validate_ref
 
 from .errors import classify
 from .export import ExportError, export_tree
+from .pack_limits import PackLimits
 
 __all__ = ["Auth", "ExportError", "FetchError", "FetchResult", "RemoteRefs", "export_tree", "fetch",
            "fetched_ref", "ls_remote", "nix_input_url", "open_mirror"]
@@ -109,16 +110,19 @@ class _Progress:
 
 
 class _PackSink:
-    """Writes received pack data straight into a new pack file of the mirror; ``commit`` indexes it
-    (resolving thin-pack deltas against the mirror's objects), ``abort`` drops it."""
+    """Writes received pack data straight into a new pack file of the mirror, checking ``limits`` first;
+    ``commit`` indexes it (resolving thin-pack deltas against the mirror's objects), ``abort`` drops it.
+    Either way no temporary pack is left behind."""
 
-    def __init__(self, repo: Repo, report: _Progress) -> None:
+    def __init__(self, repo: Repo, report: _Progress, limits: PackLimits) -> None:
         self.store = repo.object_store
         self.report = report
+        self.limits = limits
         self.size = 0
         self.file = None
 
     def write(self, data: bytes) -> int:
+        self.limits.feed(data)
         if self.file is None:
             self.file, self._commit, self._abort = self.store.add_pack()
         self.file.write(data)
@@ -133,12 +137,19 @@ class _PackSink:
             try:
                 self._commit()
             except Exception as e:
+                self._drop()
                 raise FetchError("protocol", f"The received pack is invalid: {e}") from None
 
     def abort(self) -> None:
         if self.file is not None:
             self.file = None
-            self._abort()
+            self._drop()
+
+    def _drop(self) -> None:
+        try:
+            self._abort()  # closes and removes the temporary pack
+        except OSError:
+            pass
 
 
 class _Want:
@@ -201,6 +212,9 @@ def fetch(
     progress: Progress | None = None,
     connect_timeout: float = 15,
     transfer_timeout: float = 300,
+    stall_timeout: float | None = 30,
+    max_bytes: int = 512 << 20,
+    max_object_bytes: int = 64 << 20,
 ) -> FetchResult:
     """Fetch ``ref`` of ``spec`` into the bare ``mirror`` (created if missing), shallow, that ref only.
 
@@ -209,7 +223,8 @@ def fetch(
     or a full commit id. Annotated tags are peeled to their commit.
     ``progress(phase, done, total)`` is called as the fetch advances (total 0 = unknown;
     phase "receiving" counts bytes). Raises FetchError; on failure the mirror keeps what
-    it had.
+    it had. Limits: ``stall_timeout`` s without data from a server that answered, ``max_bytes`` of pack,
+    ``max_object_bytes`` per object (checked as the pack arrives, code "too_large").
     """
     if ref is None:
         ref = spec.rev or spec.ref
@@ -222,9 +237,9 @@ def fetch(
     report = _Progress(progress)
     report.report("connecting", 0, 0, force=True)
     repo = open_mirror(mirror)
-    clock = Clock(connect_timeout, transfer_timeout)
+    clock = Clock(connect_timeout, transfer_timeout, stall_timeout)
     want = _Want(ref, repo)
-    sink = _PackSink(repo, report)
+    sink = _PackSink(repo, report, PackLimits(max_bytes, max_object_bytes))
     with repo:
         client = None
         try:

@@ -18,7 +18,7 @@ from pipeline.commit_validation import (
     taken_packages,
     validate_commit,
 )
-from pipeline.fetch import FetchError, export_tree, fetch
+from pipeline.fetch import ExportError, FetchError, export_tree, fetch
 from pipeline.mirror_gc import tidy_mirror
 from repos.connect import repository_auth
 from repos.repositories import remove_repository_files
@@ -68,7 +68,9 @@ def _fetch_and_validate(ctx, repo) -> None:
         with repository_auth(repo, spec, settings) as auth:  # keys on disk only inside this block
             result = fetch(settings.mirror_path(repo.name), spec, repo.ref, auth=auth, progress=ctx.progress,
                            connect_timeout=settings.fetch_connect_timeout,
-                           transfer_timeout=settings.fetch_transfer_timeout)
+                           transfer_timeout=settings.fetch_transfer_timeout,
+                           stall_timeout=settings.fetch_stall_seconds, max_bytes=settings.fetch_max_bytes,
+                           max_object_bytes=settings.fetch_max_object_bytes)
     except FetchError as exc:
         _fail_fetch(repo, exc.message)
         raise JobFailed(exc.message) from None
@@ -77,7 +79,13 @@ def _fetch_and_validate(ctx, repo) -> None:
     ctx.log(detail)
     ctx.progress("exporting", force=True)
     checkout = settings.checkout_root(repo.name) / result.commit
-    export_tree(settings.mirror_path(repo.name), result.commit, checkout)
+    try:
+        export_tree(settings.mirror_path(repo.name), result.commit, checkout,
+                    max_bytes=settings.checkout_max_bytes, max_files=settings.checkout_max_files)
+    except ExportError as exc:
+        _fail_fetch(repo, str(exc))
+        prune_checkouts(repo.id, settings, log=ctx.log)  # the refused commit is not kept in the mirror
+        raise JobFailed(str(exc)) from None
     fetch_step = _step(StepState.PASSED, detail)
     still_there = _update(repo.id, fetched_commit=result.commit, last_checked_at=utcnow(), last_error=None,
                           status=RepositoryStatus.VALIDATING, steps=[fetch_step] + pending_steps())

@@ -2,7 +2,8 @@
 
 Every client reads through a ``Clock``: ``connect_timeout`` bounds each
 connection attempt and the wait for the server's first answer, and the whole
-operation must end by the clock's deadline. A stuck server therefore never
+operation must end by the clock's deadline; once the server has answered, each wait for its
+next bytes is bounded by the clock's ``stall`` (THYMIS_FETCH_STALL_SECONDS). A stuck server therefore never
 hangs the caller: the read that would wait past the limit fails with
 ``FetchError("timeout")`` (and an SSH or ``git upload-pack`` child is killed).
 
@@ -47,7 +48,7 @@ class FetchError(Exception):
     """A fetch that failed; ``code`` is machine-readable, ``message`` is for people (never holds secrets)."""
 
     codes = ("unknown_ref", "unreachable", "auth_required", "auth_failed", "timeout", "not_found",
-             "host_key", "protocol")
+             "host_key", "protocol", "too_large")
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -70,12 +71,15 @@ class Auth:
 
 
 class Clock:
-    """Time limits of one operation: ``connect`` per connection/first answer, ``total`` overall."""
+    """Time limits of one operation: ``connect`` per connection/first answer, ``total`` overall, and
+    ``stall``: once the server has answered, the longest wait for its next bytes."""
 
-    def __init__(self, connect: float, total: float) -> None:
+    def __init__(self, connect: float, total: float, stall: float | None = None) -> None:
         self.connect = connect
         self.total = total
+        self.stall = stall
         self.end = time.monotonic() + total
+        self.answered = False  # the server has sent something: later silences are stalls
         self.conns: list[TimedConn] = []  # connections opened under this clock, closed by close_all()
 
     def close_all(self) -> None:
@@ -91,12 +95,23 @@ class Clock:
     def first_answer(self) -> float:
         return min(self.connect, self.remaining())
 
+    def next_bytes(self) -> float:
+        """How long to wait for more data from a server that has answered."""
+        left = self.remaining()
+        return left if self.stall is None else min(self.stall, left)
+
     def expired(self) -> FetchError:
         return FetchError("timeout", f"The fetch did not finish within {self.total:g} s")
 
     def timed_out(self) -> FetchError:
-        """The error for a read that timed out: the overall deadline, or the wait for a first answer."""
-        return self.expired() if time.monotonic() >= self.end - 0.05 else self.no_answer()
+        """The error for a read that timed out: the overall deadline, a stall, or the wait for a first answer."""
+        if time.monotonic() >= self.end - 0.05:
+            return self.expired()
+        return self.stalled() if self.answered else self.no_answer()
+
+    def stalled(self) -> FetchError:
+        return FetchError("timeout", f"The remote stopped sending: no data for {self.stall:g} s "
+                                     "(THYMIS_FETCH_STALL_SECONDS)")
 
     def no_answer(self) -> FetchError:
         return FetchError("timeout", f"The server accepted the connection but did not answer within {self.connect:g} s")
@@ -125,7 +140,7 @@ class TimedConn:
 
     def _wait(self) -> None:
         if self.answered:
-            limit, error = self.clock.remaining(), self.clock.expired
+            limit, error = self.clock.next_bytes(), self.clock.timed_out
         else:
             limit, error = min(self.first_wait, self.clock.remaining()), self.clock.no_answer
         if not _readable(self.fd, limit):
@@ -142,7 +157,7 @@ class TimedConn:
             chunk = os.read(self.fd, 65536 if size < 0 else size - len(out))
             if not chunk:
                 break
-            self.answered = True
+            self.answered = self.clock.answered = True
             out += chunk
         return bytes(out)
 
@@ -197,10 +212,11 @@ class HttpClient(Urllib3HttpGitClient):
 
     def _http_request(self, url, headers=None, data=None, raise_for_status=True):
         clock = self._clock
-        read_limit = clock.first_answer() if self._first else clock.remaining()
-        self._first = False
+        read_limit = clock.first_answer() if self._first else clock.next_bytes()
         self._timeout = urllib3.Timeout(connect=min(clock.connect, clock.remaining()), read=read_limit)
         resp, read = super()._http_request(url, headers, data, raise_for_status=False)
+        self._first = False
+        clock.answered = True
         if raise_for_status and resp.status != 200:
             resp.close()  # Dulwich would raise without closing the response (a leaked socket)
             if resp.status == 404:
@@ -210,7 +226,7 @@ class HttpClient(Urllib3HttpGitClient):
             raise GitProtocolError(f"unexpected http resp {resp.status} for {url}")
 
         def timed_read(amt: int | None = None) -> bytes:
-            left = clock.remaining()
+            left = clock.next_bytes()
             sock = getattr(getattr(resp, "connection", None), "sock", None)
             if sock is not None:
                 sock.settimeout(left)

@@ -42,3 +42,17 @@ def test_thymis_flake_root_names_the_thymis_input_as_thymis_does(tmp_path, monke
     monkeypatch.delenv("THYMIS_FLAKE_URL")
     monkeypatch.delenv("THYMIS_FLAKE_ROOT")
     assert load_settings().thymis_flake_url == default_thymis_flake_url()
+
+
+def test_fetch_limits_come_from_the_environment_and_bad_values_are_named(monkeypatch):
+    from settings import load_settings
+    defaults = load_settings()
+    assert (defaults.fetch_max_bytes, defaults.fetch_max_object_bytes, defaults.checkout_max_bytes,
+            defaults.fetch_stall_seconds) == (512 << 20, 64 << 20, 256 << 20, 30.0)
+    monkeypatch.setenv("THYMIS_FETCH_MAX_BYTES", "1048576")
+    monkeypatch.setenv("THYMIS_FETCH_STALL_SECONDS", "2.5")
+    assert (load_settings().fetch_max_bytes, load_settings().fetch_stall_seconds) == (1 << 20, 2.5)
+    monkeypatch.setenv("THYMIS_CHECKOUT_MAX_BYTES", "lots")
+    import pytest
+    with pytest.raises(ValueError, match="THYMIS_CHECKOUT_MAX_BYTES='lots' is not a whole number"):
+        load_settings()

@@ -11,7 +11,8 @@ HTTP-to-CGI bridge. It speaks protocol v0 and v2, supports shallow fetches and f
         url = git_server.url(name)            # http://127.0.0.1:PORT/demo-1.git
 
 Or without pytest: ``with GitServer(root) as server: ...``. Also: ``server.require_auth(name, user, token)``,
-``server.remove_repo(name)``, ``server.stall(name)`` (never answer its pack requests), ``server.requests`` /
+``server.remove_repo(name)``, ``server.stall(name)`` (never answer its pack requests),
+``server.hostile(name, mode)`` (a garbage pack, a decompression bomb, or silence mid-pack), ``server.requests`` /
 ``server.fetch_requests(name)`` (what was asked). Fixtures: ``git_server``, ``git_daemon`` (the same
 repositories over git://), ``stuck_server`` (accepts TCP, never answers); ``closed_port_url()``.
 """
@@ -32,6 +33,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support import hostile_git as hostile
 from tests.support.git import FileValue, Repo, bare_repo, git_env
 from tests.support.processes import Service, free_port, http_answers, wait_until
 
@@ -147,8 +149,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         try:
-            while chunk := proc.stdout.read1(65536):
-                self.wfile.write(chunk)
+            if repo in owner.hostile_modes and _command(body) == "fetch":
+                hostile.answer(owner.hostile_modes[repo], proc.stdout, self.wfile, owner.released)
+                proc.kill()
+            else:
+                while chunk := proc.stdout.read1(65536):
+                    self.wfile.write(chunk)
         except (BrokenPipeError, ConnectionResetError):
             proc.kill()
         finally:
@@ -181,6 +187,7 @@ class GitServer:
         self.allow_sha_in_want = allow_sha_in_want
         self.protocol_v2 = protocol_v2
         self.stalled: set[str] = set()  # repositories whose fetch requests are never answered
+        self.hostile_modes: dict[str, str] = {}  # repository -> how its packs are replaced (tests/support/hostile_git.py)
         self.released = threading.Event()
         self._names = itertools.count(1)
         self.auth: dict[str, tuple[str, str]] = {}
@@ -265,6 +272,12 @@ class GitServer:
     def stall(self, name: str) -> None:
         """Advertise refs of ``name`` normally but never answer its fetch (pack) requests."""
         self.stalled.add(name)
+
+    def hostile(self, name: str, mode: str) -> None:
+        """Answer fetches of ``name`` with a hostile pack: "garbage", "bomb" or "silence" (see hostile_git.py)."""
+        if mode not in hostile.MODES:
+            raise ValueError(f"unknown hostile mode {mode!r}")
+        self.hostile_modes[name] = mode
 
     def fetch_requests(self, name: str) -> int:
         """How many upload-pack fetch requests (pack negotiations/downloads) ``name`` answered."""

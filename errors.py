@@ -29,3 +29,31 @@ class InputError(Exception):
 
 class NotFound(Exception):
     pass
+
+
+
+def _install_paths() -> dict[str, str]:
+    """Where the controller and its Python live (as named and resolved), with what is shown instead."""
+    import sysconfig
+    from pathlib import Path
+
+    found = {}
+    named = [(sysconfig.get_paths()[key], "<python>") for key in ("stdlib", "platstdlib", "purelib", "platlib")]
+    for path, shown in [*named, (Path(__file__).parent, "<controller>")]:
+        for form in (Path(path).absolute(), Path(path).resolve()):
+            found[str(form).rstrip("/")] = shown
+    return found
+
+
+_HIDDEN = _install_paths()
+
+
+def hide_paths(text: str | None) -> str | None:
+    """``text`` without the server's install paths: the controller's folder and its Python's library folders
+    (tracebacks, sandbox details) become ``<controller>`` and ``<python>``."""
+    if not text:
+        return text
+    for path in sorted(_HIDDEN, key=len, reverse=True):
+        if len(path) > 1:
+            text = text.replace(path + "/", _HIDDEN[path] + "/")
+    return text

@@ -9,6 +9,7 @@ import logging
 import threading
 import traceback
 
+from errors import hide_paths
 from jobs import queue
 from jobs.context import JobContext
 from jobs.registry import JobKinds
@@ -43,7 +44,7 @@ def run_job(job: Job, settings, kinds: JobKinds) -> None:
     try:
         kinds.handler_for(job.kind)(ctx)
     except Exception as exc:  # a job's failure is data, the worker goes on
-        message = str(exc) or exc.__class__.__name__
+        message = hide_paths(str(exc)) or exc.__class__.__name__
         log.warning("job %s (%s) failed: %s", job.id, job.kind, message)
         log.debug("job %s traceback:\n%s", job.id, traceback.format_exc())
         ctx.log(f"failed: {message}")

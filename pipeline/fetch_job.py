@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 
+from errors import hide_paths
 from jobs import JobFailed
 from models import (
     CommitValidation,
@@ -43,7 +44,7 @@ def fetch_repository(ctx) -> None:
     except JobFailed:
         raise
     except Exception as exc:  # whatever went wrong, the repository must not stay "fetching"
-        message = str(exc) or type(exc).__name__
+        message = hide_paths(str(exc)) or type(exc).__name__
         _fail_fetch(repo, message)
         raise JobFailed(message) from None
 

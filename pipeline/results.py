@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from errors import hide_paths
 from models.states import StepState
 
 __all__ = ["StepResult", "StepState", "ValidationReport"]
@@ -14,6 +15,9 @@ class StepResult:
     step: str
     state: str  # a StepState
     detail: str
+
+    def __post_init__(self) -> None:
+        self.detail = hide_paths(self.detail)  # tracebacks and sandbox details name no server install path
 
     def to_dict(self) -> dict:
         return asdict(self)

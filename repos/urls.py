@@ -267,6 +267,10 @@ def _scp(s: str) -> RemoteSpec:
     if user is not None and not re.fullmatch(r"[A-Za-z0-9._][A-Za-z0-9._-]*", user):
         raise UrlError(f"The SSH user name {user!r} is not valid")
     host = _check_host(host.strip("[]"), s)
+    if user is None and not _looks_like_a_host(host, path):
+        # "javascript:alert(1)" or "data:text/html,..." would otherwise be an SSH host "javascript"
+        raise UrlError(f"{s!r} is not a repository URL: {host + ':'!r} is not an SSH host (a host without a "
+                       f"user, a dot or an address takes a plain path only); expected e.g. {EXAMPLES}")
     if not path.strip("/"):
         raise UrlError(f"The URL {s!r} has no repository path after '{m.group(2)}:'")
     if path.startswith("-"):
@@ -274,6 +278,24 @@ def _scp(s: str) -> RemoteSpec:
     url = f"{_netloc(host, None, user)}:{path}"
     return RemoteSpec(url=url, fetch_url=url, ref=None, rev=None, scheme="ssh", host=host, path=path,
                       ssh_user=user)
+
+
+_URI_SCHEMES = {"javascript", "vbscript", "data", "mailto", "about", "blob", "tel", "sms", "view-source",
+                "livescript", "jar", "chrome", "intent"}
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._~/+@-]+")
+
+
+def _looks_like_a_host(host: str, path: str) -> bool:
+    """Whether ``host:path`` (no user) reads as an SSH address: a dotted name, an IP, localhost, or a
+    single-label name (an ssh_config alias) that is no URI scheme and is followed by a plain path."""
+    if host == "localhost" or "." in host:
+        return True
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    return host not in _URI_SCHEMES and _PLAIN_PATH.fullmatch(path) is not None
 
 
 def _forge(s: str, kind: str) -> RemoteSpec:

@@ -59,3 +59,16 @@ def test_every_bounded_field_is_checked_in_what_a_sandbox_answers():
     with pytest.raises(MalformedResult, match="nested deeper than 4 levels"):
         clean_module({**base, "settings": [deep]}, ["p"])
     assert clean_module({**base, "display_name": "d" * 200}, ["p"])["display_name"] == "d" * 200
+
+
+@needs_nix
+def test_a_failing_module_sees_no_install_path_of_the_controller_in_its_reason(tmp_path):
+    import sysconfig
+    from pathlib import Path
+
+    step = modules_step(tmp_path, "import os, sys, thymis_controller\n"
+                                  "print('sdk at', thymis_controller.__file__, 'stdlib at', os.__file__, file=sys.stderr)\n"
+                                  "raise RuntimeError('boom ' + thymis_controller.__file__ + ' ' + os.__file__)\n")
+    assert step.state == "failed" and "boom" in step.detail
+    for path in (Path(__file__).resolve().parents[1], Path(sysconfig.get_paths()["stdlib"]).resolve()):
+        assert str(path) + "/" not in step.detail, step.detail

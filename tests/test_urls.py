@@ -132,6 +132,12 @@ REJECTED = {
     "path:/srv/x": "Flake references of type path: are not supported",
     "relative/path": "is not a repository URL",
     "repo": "is not a repository URL",
+    "javascript:alert(1)": "'javascript:' is not an SSH host",
+    "JavaScript:alert(document.cookie)//x": "'javascript:' is not an SSH host",
+    "javascript.:alert(1)": "'javascript:' is not an SSH host",
+    "javascript:void0": "'javascript:' is not an SSH host",
+    "data:text/html,<script>x</script>": "'data:' is not an SSH host",
+    "myhost:repo(1)": "'myhost:' is not an SSH host",
 }
 
 

@@ -32,6 +32,8 @@ def register_views(app) -> None:
         app.register_blueprint(module.blueprint)
     cli.register(app)
     api_errors.register(app)
+    from views.safe_json import SafeJSONProvider
+    app.json = SafeJSONProvider(app)  # request bodies: a nesting limit instead of a RecursionError
 
     @app.after_request
     def _headers(response):

@@ -5,7 +5,7 @@ from flask import Blueprint, jsonify
 
 from deploy import service
 from deploy.render import GenerationError
-from errors import FieldError, InputError
+from errors import FieldError, InputError, hide_paths
 from sandbox import SandboxError
 from views.api_errors import json_body
 from views.rendering import settings
@@ -42,7 +42,7 @@ def preview(name: str):
     try:
         result = service.preview(name, settings())
     except (GenerationError, SandboxError) as exc:
-        raise InputError([FieldError("modules", str(exc))], status=409) from None
+        raise InputError([FieldError("modules", hide_paths(str(exc)))], status=409) from None
     return jsonify({"device": result.device, "files": result.files, "diff": result.diff, "against": result.against})
 
 

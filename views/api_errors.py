@@ -1,7 +1,7 @@
 """How the JSON API reports bad input, unknown names and conflicts (the body DESIGN.md promises)."""
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import current_app, jsonify, render_template, request
 
 from auth import json_error, wants_json
 from errors import FieldError, InputError, NotFound
@@ -9,7 +9,14 @@ from jobs import JobConflict
 
 
 def json_body() -> dict:
-    data = request.get_json(silent=True)
+    data = None
+    if request.is_json:
+        try:
+            data = current_app.json.loads(request.get_data(cache=True))
+        except ValueError as e:  # malformed, or nested too deeply (views/safe_json.py)
+            reason = str(e) if "nested deeper" in str(e) else "it is not valid JSON"
+            raise InputError([FieldError("body", f"The request body cannot be read: {reason}",
+                                         "invalid_json")]) from None
     if not isinstance(data, dict):
         raise InputError([FieldError("body", "send a JSON object with Content-Type: application/json",
                                      "invalid_json")])

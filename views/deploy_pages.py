@@ -5,7 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from deploy import service
 from deploy.render import GenerationError
-from errors import InputError
+from errors import InputError, hide_paths
 from jobs import JobConflict
 from sandbox import SandboxError
 from views.rendering import settings
@@ -50,6 +50,6 @@ def preview(name):
     try:
         result = service.preview(name, settings())
     except (GenerationError, SandboxError) as exc:
-        return render_template("preview.html", name=name, error=str(exc), result=None), 409
+        return render_template("preview.html", name=name, error=hide_paths(str(exc)), result=None), 409
     return render_template("preview.html", name=name, error=None, result=result)
 

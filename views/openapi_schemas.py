@@ -49,7 +49,8 @@ ERROR_TEXT = {
     "404": "unknown name",
     "409": "conflict: the name exists, or a job for it is already queued or running",
     "413": "the body is larger than the controller accepts",
-    "422": "invalid input (error.field names the first bad field, error.errors lists all)",
+    "422": "invalid input (error.field names the first bad field, error.errors lists all; a body that is not "
+           "JSON or is nested deeper than 64 levels: code invalid_json, field body)",
     "500": "unexpected error (the details are in the controller's log)",
 }
 

@@ -90,13 +90,15 @@ def test_a_remote_that_goes_silent_mid_pack_fails_after_the_stall_timeout(api, a
 def test_a_checkout_over_the_size_limit_is_not_exported(api, app, ready):
     repo, _, current = ready
     repo.commit({f"text-{i}.txt": "a" * 100 * 1024 for i in range(4)})  # tiny pack, 400 KiB of files
-    refresh_fails(api, app, current, "The checkout's total size exceeds the limit of 300 KiB (THYMIS_CHECKOUT_MAX_BYTES)")
+    refresh_fails(api, app, current,
+                  "The checkout's total size exceeds the limit of 300 KiB (THYMIS_CHECKOUT_MAX_BYTES)")
 
 
 def test_a_checkout_with_too_many_files_is_not_exported(api, app, ready):
     repo, _, current = ready
     repo.commit({f"f/{i}.txt": str(i) for i in range(45)})
-    refresh_fails(api, app, current, "The checkout's number of files exceeds the limit of 40 (THYMIS_CHECKOUT_MAX_FILES)")
+    refresh_fails(api, app, current,
+                  "The checkout's number of files exceeds the limit of 40 (THYMIS_CHECKOUT_MAX_FILES)")
 
 
 def test_a_tree_naming_one_entry_twice_is_refused(tmp_path):

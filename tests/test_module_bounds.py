@@ -29,7 +29,8 @@ def test_too_long_a_description_and_too_many_options_fail_with_the_field_named(t
     step = modules_step(tmp_path, "class Wordy(Module):\n    display_name = 'Wordy'\n"
                                   "    description = 'w' * 5000\n")
     assert step.state == "failed"
-    assert "module `big_modules.modules.Wordy`: description is 5000 characters long, over the limit of 4000" in step.detail
+    assert ("module `big_modules.modules.Wordy`: description is 5000 characters long, over the limit of 4000"
+            in step.detail)
     step = modules_step(tmp_path / "2", "from thymis_controller.modules.modules import SelectOneType\n"
                                         "class Many(Module):\n    display_name = 'Many'\n"
                                         "    pick = Setting(display_name='Pick', type=SelectOneType("
@@ -67,7 +68,8 @@ def test_a_failing_module_sees_no_install_path_of_the_controller_in_its_reason(t
     from pathlib import Path
 
     step = modules_step(tmp_path, "import os, sys, thymis_controller\n"
-                                  "print('sdk at', thymis_controller.__file__, 'stdlib at', os.__file__, file=sys.stderr)\n"
+                                  "print('sdk at', thymis_controller.__file__, 'stdlib at', os.__file__,"
+                                  " file=sys.stderr)\n"
                                   "raise RuntimeError('boom ' + thymis_controller.__file__ + ' ' + os.__file__)\n")
     assert step.state == "failed" and "boom" in step.detail
     for path in (Path(__file__).resolve().parents[1], Path(sysconfig.get_paths()["stdlib"]).resolve()):

@@ -187,7 +187,7 @@ class GitServer:
         self.allow_sha_in_want = allow_sha_in_want
         self.protocol_v2 = protocol_v2
         self.stalled: set[str] = set()  # repositories whose fetch requests are never answered
-        self.hostile_modes: dict[str, str] = {}  # repository -> how its packs are replaced (tests/support/hostile_git.py)
+        self.hostile_modes: dict[str, str] = {}  # repository -> how its packs are replaced (hostile_git.py)
         self.released = threading.Event()
         self._names = itertools.count(1)
         self.auth: dict[str, tuple[str, str]] = {}

@@ -1,6 +1,8 @@
 """A deeply nested JSON body is invalid input (422 naming the body) at every JSON endpoint, never a 500."""
 import pytest
 
+RAW_BODY = {"/api/thymis/import"}  # takes a state.json file as the body: its own reader says why it is refused
+
 
 def deep(levels: int) -> str:
     return '{"display_name": ' + "[" * levels + "]" * levels + "}"
@@ -20,7 +22,9 @@ def test_deep_bodies_are_refused_everywhere(api, levels):
     for method, path in operations_with_a_body(api):
         response = getattr(api, method)(path, data=deep(levels), content_type="application/json")
         assert response.status_code in (404, 422), (method, path, response.status_code, response.get_data()[:300])
-        if response.status_code == 422:
+        if response.status_code == 422 and path in RAW_BODY:
+            assert response.get_json()["error"]["field"] == "file"
+        elif response.status_code == 422:
             error = response.get_json()["error"]
             assert error["code"] == "invalid_json" and error["field"] == "body", (method, path, error)
             assert "nested deeper than 64 levels" in error["message"]

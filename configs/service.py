@@ -106,16 +106,20 @@ def _modules_json(modules: list[dict], catalog: dict) -> list[dict]:
              "display_name": catalog.get(m["type"], {}).get("display_name", m["type"])} for m in modules]
 
 
-def device_json(device: Device, catalog: dict | None = None) -> dict:
+def device_json(device: Device, catalog: dict | None = None, tags: list[Tag] | None = None) -> dict:
+    """The API's device object; a list passes the tags it loaded for all devices at once (configs/listing.py)."""
     catalog = available_modules() if catalog is None else catalog
+    tags = device_tags(device) if tags is None else tags
     return {"name": device.name, "display_name": device.display_name, "target": device.target,
-            "tags": [t.name for t in device_tags(device)], "modules": _modules_json(device.modules, catalog),
+            "tags": [t.name for t in tags], "modules": _modules_json(device.modules, catalog),
             "warnings": unavailable_warnings(device.modules, catalog)}
 
 
-def tag_json(tag: Tag, catalog: dict | None = None) -> dict:
+def tag_json(tag: Tag, catalog: dict | None = None, devices: list[str] | None = None) -> dict:
     catalog = available_modules() if catalog is None else catalog
+    if devices is None:
+        devices = [d.name for d in Device.select(Device.name).join(DeviceTag).where(DeviceTag.tag == tag)
+                   .order_by(DeviceTag.id)]
     return {"name": tag.name, "display_name": tag.display_name, "priority": tag.priority,
             "modules": _modules_json(tag.modules, catalog), "warnings": unavailable_warnings(tag.modules, catalog),
-            "devices": [d.name for d in Device.select(Device.name).join(DeviceTag)
-                        .where(DeviceTag.tag == tag).order_by(DeviceTag.id)]}
+            "devices": devices}

@@ -197,10 +197,11 @@ def host_key_json(settings, *, create: bool = False) -> dict:
             "fingerprint": ssh_keys.public_fingerprint(public) if public else None}
 
 
-def access_json(repo: Repository) -> dict:
+def access_json(repo: Repository, row: RepositoryAccess | None = None, host_keys: list | None = None) -> dict:
     """What the API says about access: kind, user name, the deploy key's public half, the host's recorded
-    keys. Never a secret. (The host SSH key's public half: ``host_key_json``.)"""
-    row = access_row(repo)
+    keys. Never a secret. (The host SSH key's public half: ``host_key_json``.) A list passes the row and the
+    host keys it loaded for all repositories at once (repos/listing.py)."""
+    row = access_row(repo) if row is None else row
     body: dict = {"kind": row.kind}
     if row.kind == HTTPS_TOKEN:
         body["username"] = row.username
@@ -209,7 +210,8 @@ def access_json(repo: Repository) -> dict:
         body["fingerprint"] = ssh_keys.public_fingerprint(row.deploy_public_key)
     spec = parse_remote_url(repo.url, allow_local=True)
     if spec.scheme == "ssh":
-        body["host_keys"] = [known_hosts.known_host_json(k) for k in known_hosts.keys_for(spec.host, spec.port)]
+        keys = known_hosts.keys_for(spec.host, spec.port) if host_keys is None else host_keys
+        body["host_keys"] = [known_hosts.known_host_json(k) for k in keys]
     return body
 
 

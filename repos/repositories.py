@@ -6,10 +6,11 @@ import shutil
 from peewee import IntegrityError
 
 from errors import FieldError, InputError, NotFound
-from jobs import JobConflict, active_job_for, enqueue
+from jobs import JobConflict, enqueue
 from models import CommitValidation, Repository, RepositoryStatus, database, isoformat
 from repos.access import access_json, save_access
 from repos.inputs import RepositoryInput, derive_name
+from repos.listing import RepositoryRow, load_row, load_rows
 from repos.urls import parse_remote_url
 from validation import Validation
 
@@ -109,9 +110,9 @@ def active_validation(repo: Repository) -> CommitValidation | None:
                                         CommitValidation.commit == repo.active_commit)
 
 
-def repository_json(repo: Repository) -> dict:
-    validation = active_validation(repo)
-    job = active_job_for(repo)
+def repository_json(repo: Repository, row: RepositoryRow | None = None) -> dict:
+    """The API's repository object; a list passes the row it loaded for all repositories at once."""
+    row = load_row(repo) if row is None else row
     return {
         "name": repo.name,
         "display_name": repo.display_name,
@@ -121,13 +122,17 @@ def repository_json(repo: Repository) -> dict:
         "active_commit": repo.active_commit,
         "fetched_commit": repo.fetched_commit,
         "steps": repo.steps or [],
-        "modules": [{"type": m["type"], "display_name": m["display_name"]}
-                    for m in (validation.modules if validation else [])],
+        "modules": [{"type": m["type"], "display_name": m["display_name"]} for m in row.modules],
         "last_checked_at": isoformat(repo.last_checked_at),
         "last_error": repo.last_error,
-        "job_id": job.id if job else None,
-        "access": access_json(repo),
+        "job_id": row.job.id if row.job else None,
+        "access": access_json(repo, row.access, row.host_keys),
     }
+
+
+def repositories_json(repos) -> list[dict]:
+    """The API's repository objects for `repos` (a query or a list) in a constant number of queries."""
+    return [repository_json(row.repo, row) for row in load_rows(repos)]
 
 
 __all__ = [
@@ -138,6 +143,7 @@ __all__ = [
     "delete_repository",
     "get_repository",
     "refresh_repository",
+    "repositories_json",
     "repository_json",
     "update_repository",
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from configs import service
+from configs import listing, service
 from configs.catalog import available_modules
 from configs.effective import effective_configuration
 from models import Device, Tag
@@ -21,7 +21,7 @@ def list_modules():
 @blueprint.get("/devices")
 def list_devices():
     catalog = available_modules()
-    return jsonify([service.device_json(d, catalog) for d in Device.select().order_by(Device.name)])
+    return jsonify(listing.devices_json(Device.select().order_by(Device.name), catalog))
 
 
 @blueprint.post("/devices")
@@ -52,7 +52,7 @@ def delete_device(name: str):
 @blueprint.get("/tags")
 def list_tags():
     catalog = available_modules()
-    return jsonify([service.tag_json(t, catalog) for t in Tag.select().order_by(Tag.priority, Tag.name)])
+    return jsonify(listing.tags_json(Tag.select().order_by(Tag.priority, Tag.name), catalog))
 
 
 @blueprint.post("/tags")

@@ -13,7 +13,7 @@ blueprint = Blueprint("api_repositories", __name__, url_prefix="/api")
 
 @blueprint.get("/repositories")
 def list_repositories():
-    return jsonify([service.repository_json(r) for r in Repository.select().order_by(Repository.name)])
+    return jsonify(service.repositories_json(Repository.select().order_by(Repository.name)))
 
 
 @blueprint.post("/repositories")

@@ -80,7 +80,7 @@ def repos_add(url, display_name, name, ref, wait):
 @repos.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON the API returns.")
 def repos_list(as_json):
-    rows = [service.repository_json(r) for r in Repository.select().order_by(Repository.name)]
+    rows = service.repositories_json(Repository.select().order_by(Repository.name))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

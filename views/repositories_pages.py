@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from errors import InputError
-from jobs import active_job_for
 from models import Repository
 from repos import repositories as service
 from repos.inputs import shown_again
+from repos.listing import RepositoryRow, load_row, load_rows
 from repos.thymis_override import (
     choose_thymis,
     thymis_candidates,
@@ -19,13 +19,16 @@ from views.rendering import page_or_partial, partial_or_redirect, settings
 blueprint = Blueprint("repositories", __name__, url_prefix="/repositories")
 
 
+def _context(row: RepositoryRow) -> dict:
+    return {"repo": row.repo, "job": row.job, "modules": row.modules}
+
+
 def _row(repo: Repository) -> dict:
-    validation = service.active_validation(repo)
-    return {"repo": repo, "job": active_job_for(repo), "modules": validation.modules if validation else []}
+    return _context(load_row(repo))
 
 
 def _rows():
-    return [_row(repo) for repo in Repository.select().order_by(Repository.display_name)]
+    return [_context(row) for row in load_rows(Repository.select().order_by(Repository.display_name))]
 
 
 def _section_context(form=None, error: InputError | None = None, message: str | None = None) -> dict:

@@ -1,0 +1,84 @@
+"""What a list of repositories shows, loaded in a constant number of queries whatever the list's length.
+
+One query each for the active commits' modules, the unfinished jobs, the access rows and the recorded host
+keys of the SSH hosts in the list (instead of four per repository).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from models import (
+    AccessKind,
+    CommitValidation,
+    Job,
+    JobState,
+    KnownHost,
+    Repository,
+    RepositoryAccess,
+)
+from repos.urls import parse_remote_url
+
+
+@dataclass
+class RepositoryRow:
+    repo: Repository
+    modules: list[dict] = field(default_factory=list)   # the active commit's module descriptions
+    job: Job | None = None                               # the unfinished job, if any
+    access: RepositoryAccess | None = None               # an unsaved kind-none row when none is saved
+    host_keys: list[KnownHost] = field(default_factory=list)
+
+
+def _ssh_host(repo: Repository) -> tuple[str, int] | None:
+    spec = parse_remote_url(repo.url, allow_local=True)
+    return (spec.host, spec.port or 22) if spec.scheme == "ssh" else None
+
+
+def load_rows(repos) -> list[RepositoryRow]:
+    """RepositoryRows for `repos` (a query or a list), in the same order."""
+    repos = list(repos)
+    rows = [RepositoryRow(repo) for repo in repos]
+    if not repos:
+        return rows
+    by_id = {row.repo.id: row for row in rows}
+    ids = list(by_id)
+    active = (CommitValidation.select(CommitValidation.repository, CommitValidation.modules)
+              .join(Repository, on=((CommitValidation.repository == Repository.id)
+                                    & (CommitValidation.commit == Repository.active_commit)))
+              .where(Repository.id.in_(ids)))
+    for validation in active:
+        by_id[validation.repository_id].modules = validation.modules or []
+    unfinished = (Job.select().where(Job.repository.in_(ids), Job.state.in_((JobState.QUEUED, JobState.RUNNING)))
+                  .order_by(Job.id))
+    for job in unfinished:  # the newest wins, as in jobs.active_job_for
+        by_id[job.repository_id].job = job
+    _load_children([row.job for row in rows if row.job])
+    for access in RepositoryAccess.select().where(RepositoryAccess.repository.in_(ids)):
+        by_id[access.repository_id].access = access
+    for row in rows:
+        if row.access is None:
+            row.access = RepositoryAccess(repository=row.repo.id, kind=AccessKind.NONE)
+    hosts = {row.repo.id: _ssh_host(row.repo) for row in rows}
+    names = sorted({host for host, _ in filter(None, hosts.values())})
+    if names:
+        keys: dict[tuple[str, int], list[KnownHost]] = {}
+        for key in KnownHost.select().where(KnownHost.host.in_(names)).order_by(KnownHost.key_type):
+            keys.setdefault((key.host, key.port), []).append(key)
+        for row in rows:
+            if hosts[row.repo.id]:
+                row.host_keys = keys.get(hosts[row.repo.id], [])
+    return rows
+
+
+def _load_children(jobs: list[Job]) -> None:
+    """Set each job's ``children`` (shown by its progress bar) from one query instead of one per job."""
+    if not jobs:
+        return
+    children: dict[int, list[Job]] = {job.id: [] for job in jobs}
+    for child in Job.select().where(Job.parent.in_(list(children))).order_by(Job.id):
+        children[child.parent_id].append(child)
+    for job in jobs:
+        job.children = children[job.id]  # shadows the backref query (a non-data descriptor)
+
+
+def load_row(repo: Repository) -> RepositoryRow:
+    return load_rows([repo])[0]

@@ -1,0 +1,57 @@
+"""Every list page and JSON list costs the same number of SQL queries at 10 and at 200 rows (no N+1)."""
+from __future__ import annotations
+
+import threading
+
+from models import database
+from tests.conftest import login
+from tests.support.fleet import seed_fleet
+
+PATHS = ["/repositories", "/api/repositories", "/modules", "/api/modules", "/devices", "/api/devices",
+         "/tags", "/api/tags", "/devices/device1", "/api/devices/device1", "/api/tags/tag1",
+         "/repositories/fleet0/row"]
+
+
+class QueryCounter:
+    """Counts the statements peewee sends from this thread (the test client runs the app in it)."""
+
+    def __init__(self, db):
+        self.db, self.count, self.thread = db, 0, threading.get_ident()
+        self._execute = db.execute_sql
+
+    def __enter__(self):
+        def counted(sql, params=None, *args, **kwargs):
+            if threading.get_ident() == self.thread:
+                self.count += 1
+            return self._execute(sql, params, *args, **kwargs)
+        self.db.execute_sql = counted
+        return self
+
+    def __exit__(self, *exc):
+        del self.db.execute_sql
+
+
+def _counts(app_factory, tmp_path, announced, size: int) -> dict[str, int]:
+    app = app_factory(project_path=tmp_path / f"data-{size}", start_job_worker=False)
+    with database.connection_context():
+        seed_fleet(size, modules_per_repo=5, devices=size, modules_per_device=10)
+    client = app.test_client()
+    assert login(client, announced[-1]).status_code == 302
+    counts = {}
+    for path in PATHS:
+        assert client.get(path).status_code == 200, path  # the first request may warm caches
+        with QueryCounter(database.obj) as counter:
+            response = client.get(path)
+        assert response.status_code == 200, path
+        counts[path] = counter.count
+    body = client.get("/api/repositories").get_json()
+    assert len(body) == min(size, 200) or len(body) <= 100  # a page of them (pagination may cap it)
+    return counts
+
+
+def test_queries_do_not_grow_with_the_fleet(app_factory, tmp_path, announced):
+    small = _counts(app_factory, tmp_path, announced, 10)
+    large = _counts(app_factory, tmp_path, announced, 200)
+    grown = {path: (small[path], large[path]) for path in PATHS if small[path] != large[path]}
+    assert not grown, f"queries per request (10 rows, 200 rows): {grown}"
+    assert all(small.values())

@@ -34,7 +34,29 @@ def _repository_access(db):
     db.create_tables(e.ACCESS_MODELS)
 
 
-MIGRATIONS = [_initial, _devices_and_tags, _deployments, _repository_access]
+# The module catalogue (configs/catalog.py) is cached per generation in each process; these triggers bump the
+# generation whenever what it is built from changes, whoever writes (any worker, the CLI, a job).
+_CATALOG_TRIGGERS = {
+    "catalog_repository_insert": "AFTER INSERT ON repository WHEN NEW.active_commit IS NOT NULL",
+    "catalog_repository_update": "AFTER UPDATE ON repository WHEN OLD.active_commit IS NOT NEW.active_commit "
+                                 "OR OLD.display_name IS NOT NEW.display_name OR OLD.name IS NOT NEW.name",
+    "catalog_repository_delete": "AFTER DELETE ON repository",
+    "catalog_validation_insert": "AFTER INSERT ON commit_validation",
+    "catalog_validation_update": "AFTER UPDATE ON commit_validation",
+    "catalog_validation_delete": "AFTER DELETE ON commit_validation",
+}
+
+
+def _catalog_generation(db):
+    db.execute_sql("CREATE TABLE IF NOT EXISTS catalog_generation "
+                   "(id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)")
+    db.execute_sql("INSERT OR IGNORE INTO catalog_generation (id, value) VALUES (1, 0)")
+    for name, when in _CATALOG_TRIGGERS.items():
+        db.execute_sql(f"CREATE TRIGGER IF NOT EXISTS {name} {when} "
+                       "BEGIN UPDATE catalog_generation SET value = value + 1 WHERE id = 1; END")
+
+
+MIGRATIONS = [_initial, _devices_and_tags, _deployments, _repository_access, _catalog_generation]
 
 
 def migrate() -> int:

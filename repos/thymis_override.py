@@ -5,6 +5,7 @@ The choice is stored in the controller settings; deploy/render.py turns it into 
 """
 from __future__ import annotations
 
+from configs.catalog import cached_per_generation
 from errors import FieldError, InputError
 from models import ControllerSetting
 from pipeline.commit_validation import active_validations
@@ -22,6 +23,10 @@ def thymis_choice() -> str | None:
 
 def thymis_candidates() -> list[str]:
     """Repositories whose active commit's flake declares a `thymis` input, or that are named `thymis`."""
+    return list(cached_per_generation("thymis_candidates", _candidates))
+
+
+def _candidates() -> list[str]:
     names = []
     for row in active_validations():
         if (row.flake or {}).get("has_thymis_input") or row.repository.name == "thymis":

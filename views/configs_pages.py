@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from configs import service
-from configs.catalog import available_modules, grouped
+from configs.catalog import available_modules, grouped_modules
 from configs.effective import effective_configuration
 from configs.forms import change_rows, read_settings, settings_source
 from deploy import service as deploy_service
@@ -40,7 +40,7 @@ def _detail_page(kind: dict, row, form=None, error=None, status=200):
     cards = [_card(kind, row, module, catalog) for module in row.modules]
     deploy_context = _deploy_context(kind, row)
     return render_template("config_detail.html", k=kind, row=row, form=form or {}, error=error, cards=cards,
-                           groups=grouped(catalog), used={m["type"] for m in row.modules},
+                           groups=grouped_modules(), used={m["type"] for m in row.modules},
                            all_tags=list(Tag.select().order_by(Tag.priority, Tag.name)), tags=tags,
                            effective=effective_configuration(row, catalog) if kind["kind"] == "device" else None,
                            warnings=service.unavailable_warnings(row.modules, catalog), **deploy_context), status

@@ -1,7 +1,10 @@
 """Lists of devices and tags as the API returns them, in a constant number of queries whatever their length."""
 from __future__ import annotations
 
+from peewee import fn
+
 from configs import service
+from configs.catalog import grouped_modules
 from models import Device, DeviceTag, Tag
 
 
@@ -37,3 +40,35 @@ def tags_json(tags, catalog: dict) -> list[dict]:
     tags = list(tags)
     devices = devices_by_tag([t.id for t in tags])
     return [service.tag_json(t, catalog, devices=devices[t.id]) for t in tags]
+
+
+def _contains(field, text: str):
+    return fn.instr(fn.lower(field), text.lower()) > 0
+
+
+def matching_devices(text: str | None = None, tag: str | None = None):
+    """Devices whose name or display name contains ``text`` (any case) and that carry the tag named ``tag``."""
+    query = Device.select()
+    if text:
+        query = query.where(_contains(Device.name, text) | _contains(Device.display_name, text))
+    if tag:
+        tagged = DeviceTag.select(DeviceTag.device).join(Tag).where(Tag.name == tag)
+        query = query.where(Device.id.in_(tagged))
+    return query
+
+
+def matching_tags(text: str | None = None):
+    query = Tag.select()
+    if text:
+        query = query.where(_contains(Tag.name, text) | _contains(Tag.display_name, text))
+    return query
+
+
+def matching_modules(text: str | None = None, source: str | None = None) -> list[dict]:
+    """The catalogue's modules (built-in first, then by repository and display name) that contain ``text`` in
+    their type, display name or description and come from ``source`` (``built-in`` or a repository name)."""
+    needle = (text or "").lower()
+    modules = [m for _, group in grouped_modules() for m in group]
+    return [m for m in modules if (not source or m["source"] == source)
+            and (not needle or any(needle in (m.get(key) or "").lower()
+                                   for key in ("type", "display_name", "description")))]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from peewee import fn
+
 from models import (
     AccessKind,
     CommitValidation,
@@ -15,6 +17,7 @@ from models import (
     KnownHost,
     Repository,
     RepositoryAccess,
+    RepositoryStatus,
 )
 from repos.urls import parse_remote_url
 
@@ -82,3 +85,21 @@ def _load_children(jobs: list[Job]) -> None:
 
 def load_row(repo: Repository) -> RepositoryRow:
     return load_rows([repo])[0]
+
+
+def status_filter(v) -> str | None:
+    """``?status=``: one of the repository states (a Validation over the query string)."""
+    return v.choice("status", list(RepositoryStatus),
+                    message=f"status must be one of {', '.join(RepositoryStatus)}")
+
+
+def matching(text: str | None = None, status: str | None = None):
+    """Repositories whose input or display name contains ``text`` (any case) and whose status is ``status``."""
+    query = Repository.select()
+    if text:
+        needle = text.lower()
+        query = query.where((fn.instr(fn.lower(Repository.name), needle) > 0)
+                            | (fn.instr(fn.lower(Repository.display_name), needle) > 0))
+    if status:
+        query = query.where(Repository.status == status)
+    return query

@@ -8,6 +8,7 @@ from configs.catalog import available_modules
 from configs.effective import effective_configuration
 from models import Device, Tag
 from views.api_errors import json_body
+from views.paging import json_page, paginate, query_args, search_text
 
 blueprint = Blueprint("api_configs", __name__, url_prefix="/api")
 MODULE_FIELDS = ("type", "display_name", "description", "category", "icon", "source", "settings")
@@ -15,13 +16,20 @@ MODULE_FIELDS = ("type", "display_name", "description", "category", "icon", "sou
 
 @blueprint.get("/modules")
 def list_modules():
-    return jsonify([{key: m.get(key) for key in MODULE_FIELDS} for m in available_modules().values()])
+    """?q= (in the type, display name or description), ?source= (built-in or a repository), ?page=, ?per_page=."""
+    v = query_args()
+    text, source = search_text(v), v.text("source", max_len=200, too_long="source is at most 200 characters")
+    page = paginate(listing.matching_modules(text, source), v)
+    return json_page(page, [{key: m.get(key) for key in MODULE_FIELDS} for m in page.items])
 
 
 @blueprint.get("/devices")
 def list_devices():
-    catalog = available_modules()
-    return jsonify(listing.devices_json(Device.select().order_by(Device.name), catalog))
+    """?q= (in the name or display name), ?tag= (a tag name), ?page=, ?per_page=."""
+    v = query_args()
+    text, tag = search_text(v), v.text("tag", max_len=200, too_long="tag is at most 200 characters")
+    page = paginate(listing.matching_devices(text, tag).order_by(Device.name), v)
+    return json_page(page, listing.devices_json(page.items, available_modules()))
 
 
 @blueprint.post("/devices")
@@ -51,8 +59,10 @@ def delete_device(name: str):
 
 @blueprint.get("/tags")
 def list_tags():
-    catalog = available_modules()
-    return jsonify(listing.tags_json(Tag.select().order_by(Tag.priority, Tag.name), catalog))
+    """?q= (in the name or display name), ?page=, ?per_page=."""
+    v = query_args()
+    page = paginate(listing.matching_tags(search_text(v)).order_by(Tag.priority, Tag.name), v)
+    return json_page(page, listing.tags_json(page.items, available_modules()))
 
 
 @blueprint.post("/tags")

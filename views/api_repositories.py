@@ -5,7 +5,9 @@ from flask import Blueprint, jsonify
 
 from models import Repository
 from repos import repositories as service
+from repos.listing import matching, status_filter
 from views.api_errors import json_body
+from views.paging import json_page, paginate, query_args, search_text
 from views.rendering import settings
 
 blueprint = Blueprint("api_repositories", __name__, url_prefix="/api")
@@ -13,7 +15,11 @@ blueprint = Blueprint("api_repositories", __name__, url_prefix="/api")
 
 @blueprint.get("/repositories")
 def list_repositories():
-    return jsonify(service.repositories_json(Repository.select().order_by(Repository.name)))
+    """?q= (in the input or display name), ?status=, ?page=, ?per_page= (see views/paging.py)."""
+    v = query_args()
+    query = matching(search_text(v), status_filter(v)).order_by(Repository.name)
+    page = paginate(query, v)
+    return json_page(page, service.repositories_json(page.items))
 
 
 @blueprint.post("/repositories")

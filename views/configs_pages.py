@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from configs import service
+from configs import listing, service
 from configs.catalog import available_modules, grouped_modules
 from configs.effective import effective_configuration
 from configs.forms import change_rows, read_settings, settings_source
@@ -11,6 +11,7 @@ from deploy import service as deploy_service
 from deploy.jobs import DEPLOY_TAG, DEVICE_JOB_KINDS
 from errors import InputError
 from models import Device, Job, Tag
+from views.paging import paginate, query_args, search_text
 from views.rendering import page_or_partial, partial_or_redirect
 
 blueprint = Blueprint("configs", __name__)
@@ -29,9 +30,19 @@ def _kind(kinds: str) -> dict:
 
 
 def _list_page(kind: dict, form=None, error=None, status=200):
-    rows = list(kind["model"].select().order_by(kind["model"].name))
-    return render_template("configs_list.html", k=kind, rows=rows, form=form or {}, error=error,
-                           all_tags=list(Tag.select().order_by(Tag.name))), status
+    """One page of devices or tags, searched (?q=) and, for devices, filtered by tag (?tag=)."""
+    v = query_args()
+    filters = {"q": search_text(v)}
+    if kind["kind"] == "device":
+        filters["tag"] = v.text("tag", max_len=200, too_long="tag is at most 200 characters")
+        query = listing.matching_devices(filters["q"], filters["tag"])
+    else:
+        query = listing.matching_tags(filters["q"])
+    page = paginate(query.order_by(kind["model"].name), v)
+    all_tags = list(Tag.select().order_by(Tag.name))
+    return render_template("configs_list.html", k=kind, rows=page.items, page=page, filters=filters,
+                           filtered=any(filters.values()), form=form or {}, error=error, all_tags=all_tags,
+                           tag_options=[(t.name, t.display_name) for t in all_tags]), status
 
 
 def _detail_page(kind: dict, row, form=None, error=None, status=200):

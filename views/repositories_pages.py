@@ -4,16 +4,17 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from errors import InputError
-from models import Repository
+from models import Repository, RepositoryStatus
 from repos import repositories as service
 from repos.inputs import shown_again
-from repos.listing import RepositoryRow, load_row, load_rows
+from repos.listing import RepositoryRow, load_row, load_rows, matching, status_filter
 from repos.thymis_override import (
     choose_thymis,
     thymis_candidates,
     thymis_choice,
     thymis_conflict,
 )
+from views.paging import paginate, query_args, search_text
 from views.rendering import page_or_partial, partial_or_redirect, settings
 
 blueprint = Blueprint("repositories", __name__, url_prefix="/repositories")
@@ -27,12 +28,17 @@ def _row(repo: Repository) -> dict:
     return _context(load_row(repo))
 
 
-def _rows():
-    return [_context(row) for row in load_rows(Repository.select().order_by(Repository.display_name))]
+def _list_context() -> dict:
+    """One page of rows, searched and filtered by the query string (?q=, ?status=, ?page=, ?per_page=)."""
+    v = query_args()
+    filters = {"q": search_text(v), "status": status_filter(v)}
+    page = paginate(matching(filters["q"], filters["status"]).order_by(Repository.display_name, Repository.name), v)
+    return {"rows": [_context(row) for row in load_rows(page.items)], "page": page, "filters": filters,
+            "filtered": any(filters.values()), "statuses": [(s.value, s.value) for s in RepositoryStatus]}
 
 
 def _section_context(form=None, error: InputError | None = None, message: str | None = None) -> dict:
-    return {"rows": _rows(), "form": form or {}, "error": error, "message": message,
+    return {**_list_context(), "form": form or {}, "error": error, "message": message,
             "thymis_candidates": thymis_candidates(), "thymis_chosen": thymis_choice(),
             "thymis_conflict": thymis_conflict(), "allow_local": settings().allow_local_repositories}
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 from flask import Flask
 from htmx_flask import Htmx
@@ -11,7 +12,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import sandbox
 from auth import check_request, csrf_token
 from auth.passwords import ensure_admin_password
-from deploy.targets import TARGET_HELP
 from jobs import JobKinds, JobRunner
 from models import database, open_database
 from models.migrations import migrate
@@ -47,6 +47,24 @@ def _sandbox_warning(signed_in: bool) -> str | None:
     return f"Validation and rendering fail: {status['detail']}"
 
 
+OPERATOR_COMMANDS = ("repos", "tokens", "admin")  # the command groups of views/cli.py
+
+
+def operator_command() -> str | None:
+    """The operator command group this process runs (``flask --app app tokens create x``: "tokens"), else None
+    (gunicorn, ``flask run``/``shell``/``routes``, tests): an operator command needs no page or API view, so
+    its start-up stays close to ``flask --version``."""
+    if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
+        return None
+    args = iter(sys.argv[1:])
+    for arg in args:
+        if arg in ("-A", "--app", "-e", "--env-file"):
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg if arg in OPERATOR_COMMANDS else None
+    return None
+
+
 def create_app(config: dict | None = None) -> Flask:
     config = dict(config or {})
     announce = config.pop("announce_password", None)  # tests collect the first-start password here
@@ -58,10 +76,12 @@ def create_app(config: dict | None = None) -> Flask:
     sandbox.hide_from_sandbox(settings.project_path)
     sandbox.configure(sandbox.SandboxConfig(mode=settings.sandbox, python=settings.sandbox_python,
                                             env_dir=settings.sandbox_env))
-    from repos.connect import startup as prepare_credentials
-    prepare_credentials(settings)  # secrets key file (0600); leftover key directories of crashed fetches removed
-    from pipeline.leftovers import sweep_leftovers
-    sweep_leftovers(settings)  # temporary packs, exports and sandbox folders of crashed runs
+    command = operator_command()
+    if command not in ("tokens", "admin"):  # those touch no repository, credential or sandbox folder
+        from repos.connect import startup as prepare_credentials
+        prepare_credentials(settings)  # secrets key file (0600); leftover key directories of crashed fetches removed
+        from pipeline.leftovers import sweep_leftovers
+        sweep_leftovers(settings)  # temporary packs, exports and sandbox folders of crashed runs
 
     app = Flask(__name__)
     app.config.update(
@@ -93,13 +113,19 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.before_request(check_request)
     app.jinja_env.globals["csrf_token"] = csrf_token
-    app.jinja_env.globals["target_help"] = TARGET_HELP
     app.jinja_env.globals["sandbox_warning"] = _sandbox_warning
 
-    from views import register_views
-    register_views(app)
+    if command is None:
+        from deploy.targets import TARGET_HELP
+        from views import register_views
+        app.jinja_env.globals["target_help"] = TARGET_HELP
+        register_views(app)
+    else:
+        from views import cli
+        cli.register(app)
 
-    runner = JobRunner(settings, job_kinds(), threads=settings.job_threads)
+    kinds = job_kinds() if command in (None, "repos") else JobKinds()  # tokens and admin run no job
+    runner = JobRunner(settings, kinds, threads=settings.job_threads)
     app.extensions["jobs"] = runner
     if settings.start_job_worker:
         runner.start()

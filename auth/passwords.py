@@ -16,6 +16,8 @@ def ensure_admin_password(settings, announce=None) -> None:
     """Create the admin password once; print it only in the process that created it."""
     if settings.password_file is not None:
         return
+    if ControllerSetting.select().where(ControllerSetting.key == PASSWORD_KEY).exists():
+        return  # every later start (each worker, each CLI command): no hashing (scrypt costs 0.1 s and 32 MB)
     password = secrets.token_urlsafe(12)
     try:
         with database.atomic():

@@ -7,9 +7,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 DEFAULT_HOST_KEY = Path("ssh") / "id_ed25519"  # inside the data folder, when THYMIS_SSH_KEY is unset
 
 
@@ -20,6 +17,9 @@ class KeyPair:
 
 
 def generate_ed25519(comment: str) -> KeyPair:
+    # cryptography (8 MB resident) is imported only when a key is made or read, not by every worker at start.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     key = Ed25519PrivateKey.generate()
     private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
                                 serialization.NoEncryption()).decode("ascii")
@@ -67,6 +67,7 @@ def public_key_of(private_path: Path) -> str | None:
     try:
         if pub.is_file():
             return pub.read_text().strip() or None
+        from cryptography.hazmat.primitives import serialization
         key = serialization.load_ssh_private_key(private_path.read_bytes(), password=None)
         return key.public_key().public_bytes(serialization.Encoding.OpenSSH,
                                              serialization.PublicFormat.OpenSSH).decode("ascii")

@@ -6,9 +6,9 @@ the stored secrets unreadable: the operator enters them again (a clear error say
 """
 from __future__ import annotations
 
+import base64
+import os
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken
 
 from settings import read_or_create_secret
 
@@ -26,11 +26,13 @@ def key_path(settings) -> Path:
 def ensure_key(settings) -> Path:
     """Create the key file (0600) unless it exists; several workers starting at once agree on one key."""
     path = key_path(settings)
-    read_or_create_secret(path, make=lambda: Fernet.generate_key().decode("ascii"))
+    # A Fernet key: 32 random bytes, URL-safe base64 (cryptography is imported only when a secret is used).
+    read_or_create_secret(path, make=lambda: base64.urlsafe_b64encode(os.urandom(32)).decode("ascii"))
     return path
 
 
-def _fernet(settings) -> Fernet:
+def _fernet(settings):
+    from cryptography.fernet import Fernet
     return Fernet(ensure_key(settings).read_bytes().strip())
 
 
@@ -39,6 +41,7 @@ def encrypt(settings, secret: str) -> str:
 
 
 def decrypt(settings, token: str) -> str:
+    from cryptography.fernet import InvalidToken
     try:
         return _fernet(settings).decrypt(token.encode("ascii")).decode()
     except (InvalidToken, ValueError):

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.processes import Service, free_port, http_status
+from tests.support.processes import Service, free_port, http_status  # noqa: E402
 
 FLASK = ROOT / ".venv" / "bin" / "flask"
 

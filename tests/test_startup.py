@@ -35,7 +35,8 @@ sys.argv = ["flask", "--app", "app", *sys.argv[1:]]
 from app import create_app
 app = create_app()
 print(json.dumps({"rules": sorted(r.rule for r in app.url_map.iter_rules()), "commands": sorted(app.cli.commands),
-                  "views_loaded": "views.api_deploy" in sys.modules, "transport_loaded": "repos.transport" in sys.modules}))
+                  "views_loaded": "views.api_deploy" in sys.modules,
+                  "transport_loaded": "repos.transport" in sys.modules}))
 """
 
 

@@ -12,7 +12,8 @@ blueprint = Blueprint("modules", __name__)
 def index():
     """One page of the catalogue, searched (?q=) and filtered by source (?source=), grouped by source."""
     v = query_args()
-    filters = {"q": search_text(v), "source": v.text("source", max_len=200, too_long="source is at most 200 characters")}
+    source = v.text("source", max_len=200, too_long="source is at most 200 characters")
+    filters = {"q": search_text(v), "source": source}
     everything = matching_modules()
     page = paginate(matching_modules(filters["q"], filters["source"]) if any(filters.values()) else everything, v)
     groups = [(name, list(modules)) for name, modules in groupby(page.items, key=lambda m: m["source_name"])]

@@ -24,7 +24,8 @@ FILTERS = {
                             {**STRING, "maxLength": 200}),
                      _query("source", "only modules from this source: built-in or a repository's input name",
                             {**STRING, "maxLength": 200})],
-    "/api/devices": [SEARCH, _query("tag", "only devices that carry the tag with this name", {**STRING, "maxLength": 200})],
+    "/api/devices": [SEARCH, _query("tag", "only devices that carry the tag with this name",
+                                    {**STRING, "maxLength": 200})],
     "/api/tags": [SEARCH],
 }
 HEADERS = {

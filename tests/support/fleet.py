@@ -50,15 +50,16 @@ def seed_fleet(repositories: int, modules_per_repo: int = 5, devices: int = 0, m
                                     packages=[f"fleet{r}"], flake={"description": "", "inputs": [],
                                                                    "has_thymis_input": False})
             if r % 2 == 0:
-                RepositoryAccess.create(repository=repo, kind=AccessKind.HTTPS_TOKEN if not ssh else AccessKind.NONE,
-                                        username="reader")
+                kind = AccessKind.NONE if ssh else AccessKind.HTTPS_TOKEN
+                RepositoryAccess.create(repository=repo, kind=kind, username="reader")
             if r % 5 == 0:
                 # Running on another host with a fresh heartbeat: no runner here claims or reaps it.
                 Job.create(kind="fetch", repository=repo, subject=repo.name, state=JobState.RUNNING,
                            worker="elsewhere:1", heartbeat_at=utcnow() + dt.timedelta(days=1), phase="fetching")
         for h in range(4):
             KnownHost.insert(host=f"host{h}.example", port=22, key_type="ssh-ed25519", key="AAAA" + "x" * 64,
-                             fingerprint=f"SHA256:fleet{h}", source=HostKeySource.OPERATOR).on_conflict_ignore().execute()
+                             fingerprint=f"SHA256:fleet{h}", source=HostKeySource.OPERATOR
+                             ).on_conflict_ignore().execute()
         all_types = [module_type(r, m) for r in range(repositories) for m in range(modules_per_repo)]
         tag_rows = [Tag.create(name=f"tag{t}", display_name=f"Tag {t}", priority=90 + t,
                                modules=[{"type": all_types[t % len(all_types)], "settings": {"greeting": "tag"}}]

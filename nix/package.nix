@@ -24,6 +24,9 @@
   lib,
   stdenvNoCC,
   python3,
+  python313,
+  bubblewrap,
+  buildEnv,
   fetchurl,
   nix,
   git,
@@ -59,6 +62,27 @@ let
     );
 
   pythonEnv = python3.withPackages (ps: map (pythonPackageFor ps) dependencyNames);
+
+  # Repository code runs in the bubblewrap sandbox on Python 3.13 (what Thymis uses), with only the packages of
+  # sandbox/requirements.txt importable (nixpkgs' versions of them): a folder of their site-packages, bound
+  # read-only into the sandbox as THYMIS_SANDBOX_ENV. Never the web app's environment.
+  sandboxRequirementNames = map requirementName (
+    builtins.filter (line: builtins.match "[[:space:]]*[A-Za-z0-9].*" line != null) (
+      lib.splitString "\n" (builtins.readFile ../sandbox/requirements.txt)
+    )
+  );
+  sandboxPackages = map (
+    name:
+    python313.pkgs.${name} or (throw
+      "thymis-controller: the sandbox requirement `${name}` (sandbox/requirements.txt) has no package in python313Packages"
+    )
+  ) sandboxRequirementNames;
+  sandboxEnv = buildEnv {
+    name = "thymis-controller-sandbox-env";
+    paths = sandboxPackages;
+    pathsToLink = [ "/${python313.sitePackages}" ];
+  };
+  sandboxSitePackages = "${sandboxEnv}/${python313.sitePackages}";
 
   # The pinned htmx release, from its npm package (the same file scripts/fetch-htmx.sh
   # installs for development).
@@ -113,6 +137,7 @@ let
     nix
     git
     openssh
+    bubblewrap
   ];
 in
 stdenvNoCC.mkDerivation {
@@ -144,6 +169,8 @@ stdenvNoCC.mkDerivation {
         --subst-var-by shell ${runtimeShell} \
         --subst-var-by binPath ${binPath} \
         --subst-var-by pythonEnv ${pythonEnv} \
+        --subst-var-by sandboxPython ${python313.interpreter} \
+        --subst-var-by sandboxEnv ${sandboxSitePackages} \
         --subst-var-by appDir "$app"
       chmod +x "$out/bin/$wrapper"
     done
@@ -166,7 +193,8 @@ stdenvNoCC.mkDerivation {
   '';
 
   passthru = {
-    inherit pythonEnv htmx;
+    inherit pythonEnv htmx sandboxEnv sandboxRequirementNames;
+    sandboxPython = python313.interpreter;
     # Everything this package downloads, for tests that check the pinned hashes.
     fetchedSources = {
       htmx = htmx.tarball;

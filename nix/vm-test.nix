@@ -4,7 +4,10 @@
 # the operator command line, adds a module repository that a git daemon in
 # the same VM serves, and waits until the repository is ready. It also checks
 # the service's user, the nginx virtual host and both sides of local
-# activation (refusals, and a switch to the running system).
+# activation (refusals, and a switch to the running system). The repository
+# holds a hostile module that tries to read the data folder, write its own
+# checkout, reach the controller's port and leave a process behind: the
+# bubblewrap sandbox must keep it from all of these.
 #
 #   nix build .#checks.x86_64-linux.vm-test -L     (needs KVM)
 {
@@ -34,7 +37,40 @@ let
         cat > README.md <<'EOF'
         # VM test modules
 
-        This repository contains thymis modules (none yet: it exercises fetching and validation).
+        This repository contains thymis modules (one hostile module: it exercises the sandbox).
+        EOF
+        mkdir vm_hostile
+        touch vm_hostile/__init__.py
+        cat > vm_hostile/mod.py <<'EOF'
+        import os, pathlib, socket, sys
+        from thymis_controller.modules import Module
+
+        seen = []
+        for name in ("/var/lib/thymis/secret_key", "/var/lib/thymis/controller.sqlite3"):
+            try:
+                open(name, "rb").read()
+                seen.append("read")
+            except OSError as exc:
+                seen.append(type(exc).__name__)
+        try:
+            with open(pathlib.Path(__file__).resolve().parents[1] / "flake.nix", "a") as f:
+                f.write("# tampered")
+            seen.append("wrote")
+        except OSError as exc:
+            seen.append(type(exc).__name__)
+        try:
+            socket.create_connection(("127.0.0.1", 8000), timeout=2).close()
+            seen.append("connected")
+        except OSError as exc:
+            seen.append(type(exc).__name__)
+        if os.fork() == 0:
+            os.setsid()
+            os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", "vm-hostile-linger"])
+
+
+        class Hostile(Module):
+            display_name = "Hostile"
+            description = " ".join(seen)
         EOF
         cat > flake.nix <<'EOF'
         {
@@ -44,7 +80,7 @@ let
           };
         }
         EOF
-        git add README.md flake.nix
+        git add README.md flake.nix vm_hostile
         git commit --quiet -m "Module repository for the VM test"
         mkdir -p $out
         git rev-parse HEAD > $out/commit
@@ -172,7 +208,9 @@ pkgs.testers.runNixOSTest {
       with subtest("the controller starts as its own unprivileged user"):
           machine.wait_for_unit("thymis-controller.service")
           machine.wait_for_open_port(${toString controller.listen-port})
-          assert json.loads(machine.succeed(f"curl -sSf {BASE}/healthz")) == {"status": "ok"}
+          health = json.loads(machine.succeed(f"curl -sSf {BASE}/healthz"))
+          assert health["status"] == "ok" and health["sandbox"]["isolation"] == "bwrap", health
+          assert not health["sandbox"]["python_fallback"], health
           pid = machine.succeed("systemctl show --property=MainPID --value thymis-controller.service").strip()
           owner = machine.succeed(f"ps -o user= -p {pid}").strip()
           assert owner == "thymis", f"the controller runs as {owner}"
@@ -225,6 +263,16 @@ pkgs.testers.runNixOSTest {
               time.sleep(2)
           expected = machine.succeed("cat ${moduleRepository}/commit").strip()
           assert repository["active_commit"] == expected, (repository["active_commit"], expected)
+
+      with subtest("the hostile module reached nothing and left nothing behind"):
+          status, modules = api("GET", "/api/modules", token)
+          hostile = next(m for m in modules if m["type"] == "vm_hostile.mod.Hostile")
+          assert hostile["description"] == (
+              "FileNotFoundError FileNotFoundError OSError ConnectionRefusedError"
+          ), hostile["description"]
+          checkout = "${controller.project-path}/checkouts/" + name + "/" + expected
+          machine.fail(f"grep -q tampered {checkout}/flake.nix")
+          machine.fail("pgrep -f vm-hostile-linger")
 
       with subtest("local activation refuses what is not a Thymis system for this machine"):
           as_thymis = "runuser -u thymis -- "

@@ -433,9 +433,17 @@ in
             ProtectHome = true;
             PrivateTmp = true;
             PrivateDevices = true;
-            ProtectKernelTunables = true;
+            # The bubblewrap sandbox for repository code needs unprivileged
+            # namespaces (exactly these; not the time namespace) and mounts a
+            # fresh /proc of its own, which the kernel refuses while parts of
+            # the service's /proc are covered: so no ProtectKernelTunables
+            # (read-only /proc/sys), no ProtectKernelLogs (/proc/kmsg hidden),
+            # no ProtectProc/ProcSubset. The sandbox's own /proc shows only
+            # its processes and has no write access to the kernel's tunables.
+            RestrictNamespaces = "user mnt pid net ipc uts cgroup";
+            ProtectKernelTunables = false;
             ProtectKernelModules = true;
-            ProtectKernelLogs = true;
+            ProtectKernelLogs = false;
             ProtectControlGroups = true;
             ProtectClock = true;
             ProtectHostname = true;

@@ -251,7 +251,9 @@ def _interpret(returncode, out: bytes, err: bytes, result: bytes, problem, timeo
     if not isinstance(parsed, dict) or "ok" not in parsed:
         if not result and stderr.startswith("bwrap:"):
             reason = stderr.splitlines()[0].removeprefix("bwrap:").strip()
-            raise SandboxError(f"the sandbox cannot start ({reason}): {UNAVAILABLE_FIX}", kind="unavailable")
+            fix = ("the controller's user must be able to read the interpreter, the SDK, the sandbox environment "
+                   "and the checkouts" if reason.startswith("Can't find source path") else UNAVAILABLE_FIX)
+            raise SandboxError(f"the sandbox cannot start ({reason}): {fix}", kind="unavailable")
         if returncode is not None and returncode < 0:
             name = _signal_name(-returncode)
             hint = " (CPU time limit)" if -returncode == signal.SIGXCPU else ""

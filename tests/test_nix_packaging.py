@@ -181,6 +181,28 @@ def test_python_dependencies_come_from_pyproject(flake):
     assert names == wanted
 
 
+def test_sandbox_gets_python313_bubblewrap_and_the_pinned_packages(flake):
+    """The package's wrappers run repository code in bubblewrap on nixpkgs' python313 with exactly the packages of
+    sandbox/requirements.txt (nixpkgs' versions), never the web app's environment."""
+    names = nix_eval(flake, "packages.x86_64-linux.default.sandboxRequirementNames")
+    pinned = [line.split("==")[0].lower() for line in (REPO / "sandbox" / "requirements.txt").read_text().splitlines()
+              if line and not line.startswith("#")]
+    assert names == pinned
+    env = nix_eval(flake, "packages.x86_64-linux.default.sandboxEnv.paths", apply="map (p: p.pname)")
+    assert env == pinned
+    python = nix_eval(flake, "packages.x86_64-linux.default.sandboxPython", raw=True)
+    assert python.endswith("/bin/python3.13")
+    root, args = flake
+    shown = json.loads(run(["nix", "show-derivation", *args, ".#packages.x86_64-linux.default"], cwd=root).stdout)
+    install = next(iter(shown.values()))["env"]["installPhase"]
+    assert "--subst-var-by sandboxPython " + python in install
+    assert "bubblewrap-stand-in" in install and "thymis-controller-sandbox-env/lib/python3.13/site-packages" in install
+    for wrapper in ("thymis-controller", "thymis-controller-cli"):
+        text = (REPO / "nix" / "bin" / f"{wrapper}.in").read_text()
+        assert 'THYMIS_SANDBOX_PYTHON="${THYMIS_SANDBOX_PYTHON:-@sandboxPython@}"' in text
+        assert 'THYMIS_SANDBOX_ENV="${THYMIS_SANDBOX_ENV:-@sandboxEnv@}"' in text
+
+
 def test_vm_test_script_is_python(flake):
     fake_nodes = (
         "f: f { nodes.machine = {"
@@ -190,7 +212,8 @@ def test_vm_test_script_is_python(flake):
     )
     script = nix_eval(flake, "checks.x86_64-linux.vm-test.testScript", apply=fake_nodes, raw=True)
     compile(script, "vm-test testScript", "exec")
-    for step in ("/login", "csrf_token", "tokens create", "/api/repositories", '"ready"'):
+    for step in ("/login", "csrf_token", "tokens create", "/api/repositories", '"ready"', "vm_hostile.mod.Hostile",
+                 '["sandbox"]["isolation"] == "bwrap"', "pgrep -f vm-hostile-linger"):
         assert step in script
 
 
@@ -251,6 +274,8 @@ def render_wrapper(name, tmp_path, app_dir):
         "shell": shutil.which("bash"),
         "binPath": "/usr/bin",
         "pythonEnv": str(tmp_path / "env"),
+        "sandboxPython": "/usr/bin/python3",
+        "sandboxEnv": str(tmp_path / "sandbox-env"),
         "appDir": str(app_dir),
     }.items():
         text = text.replace(f"@{key}@", value)
@@ -430,6 +455,12 @@ def test_module_with_real_nixpkgs_lib(standin):
         user = service.serviceConfig.User;
         execStart = service.serviceConfig.ExecStart;
         protectSystem = service.serviceConfig.ProtectSystem;
+        sandboxNeeds = {{
+          inherit (service.serviceConfig) RestrictNamespaces ProtectKernelTunables ProtectKernelLogs NoNewPrivileges;
+          protectProc = service.serviceConfig.ProtectProc or null;
+          procSubset = service.serviceConfig.ProcSubset or null;
+          privateUsers = service.serviceConfig.PrivateUsers or null;
+        }};
         stateDirectory = service.serviceConfig.StateDirectory;
         credentials = service.serviceConfig.LoadCredential;
         passwordFile = service.environment.THYMIS_AUTH_BASIC_PASSWORD_FILE;
@@ -454,6 +485,11 @@ def test_module_with_real_nixpkgs_lib(standin):
     assert result["user"] == "thymis"
     assert "--bind 127.0.0.1:8000" in result["execStart"].replace("'", "")
     assert result["protectSystem"] == "strict"
+    # bubblewrap: exactly the namespaces it creates, and a /proc it may mount its own over
+    assert result["sandboxNeeds"] == {"RestrictNamespaces": "user mnt pid net ipc uts cgroup",
+                                      "ProtectKernelTunables": False, "ProtectKernelLogs": False,
+                                      "NoNewPrivileges": True, "protectProc": None, "procSubset": None,
+                                      "privateUsers": None}
     assert result["stateDirectory"] == "thymis"
     assert result["credentials"] == ["admin-password:/run/secrets/thymis-admin-password"]
     assert result["passwordFile"] == "/run/credentials/thymis-controller.service/admin-password"

@@ -108,3 +108,34 @@ def test_the_healthz_field_with_bubblewrap(app):
     assert sandbox["isolation"] == "bwrap"
     assert sandbox["python_fallback"] is (tuple(int(p) for p in sandbox["python"].split(".")[:2]) < (3, 12))
     assert os.path.exists("/usr/bin/bwrap") or shutil.which("bwrap")
+
+
+@pytest.fixture
+def shared_tmp():
+    """A temporary folder that nobody can read (pytest's own is private to root)."""
+    import tempfile
+    folder = Path(tempfile.mkdtemp(prefix="thymis-covered-proc-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare")
+def test_a_covered_proc_fails_with_the_reason(shared_tmp):
+    """What systemd's ProtectKernelTunables does to a service (a read-only /proc/sys over /proc): bubblewrap cannot
+    mount the sandbox's own /proc then; the NixOS service leaves it off for this reason."""
+    repo = rb.single_module_repo(shared_tmp / "repo", "hello_pkg", MODULE)
+    system_env = ROOT / ".sandbox-env-system"
+    if not system_env.is_dir():
+        pytest.skip("needs .sandbox-env-system (scripts/setup.sh --test)")
+    script = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[3]]; import sandbox\n"
+              "try:\n    sandbox.discover(sys.argv[2], ['hello_pkg'])\n"
+              "except sandbox.SandboxError as e:\n    print(e.kind, e.message)\n")
+    covered = "mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec \"$@\""
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", covered, "sh",
+                           "setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                           "/usr/bin/python3", "-I", "-c", script, str(ROOT), str(repo), str(system_env)],
+                          capture_output=True, text=True, timeout=60, check=False,
+                          env={"PATH": os.environ["PATH"], "THYMIS_SANDBOX_PYTHON": "/usr/bin/python3",
+                               "THYMIS_SANDBOX_ENV": str(system_env)})
+    assert done.stdout.startswith("unavailable the sandbox cannot start (Can't mount proc"), done

@@ -114,6 +114,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(check_request)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["sandbox_warning"] = _sandbox_warning
+    app.jinja_env.globals["sandbox_status"] = sandbox.isolation
 
     if command is None:
         from deploy.targets import TARGET_HELP

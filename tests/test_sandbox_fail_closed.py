@@ -91,6 +91,7 @@ def test_unsafe_none_runs_without_isolation_and_says_so_on_every_page(unsafe, ap
     repo = add(api, git_server)
     assert repo["status"] == "ready"
     assert app.test_client().get("/healthz").get_json()["sandbox"]["isolation"] == "none"
+    assert "without any isolation (THYMIS_SANDBOX=unsafe-none)" in client.get("/repositories").get_data(as_text=True)
     for page in ("/repositories", "/modules", "/login"):
         html = (client if page != "/login" else app.test_client()).get(page).get_data(as_text=True)
         assert 'id="sandbox-warning"' in html and "WITHOUT ISOLATION" in html, page
@@ -103,8 +104,13 @@ def test_an_unknown_sandbox_setting_is_refused(monkeypatch):
         load_settings()
 
 
-def test_the_healthz_field_with_bubblewrap(app):
+def test_healthz_and_the_repositories_page_say_which_isolation(app, client):
     sandbox = app.test_client().get("/healthz").get_json()["sandbox"]
+    page = client.get("/repositories").get_data(as_text=True)
+    assert (f'<p class="hint" id="sandbox-status">Repository code runs in the bubblewrap sandbox (bubblewrap: own '
+            f"user, mount, PID, network, IPC and UTS namespaces, no capabilities, read-only checkouts), on Python "
+            f"{sandbox['python']}.</p>") in page
+    assert 'id="sandbox-warning"' not in page or sandbox["python_fallback"]
     assert sandbox["isolation"] == "bwrap"
     assert sandbox["python_fallback"] is (tuple(int(p) for p in sandbox["python"].split(".")[:2]) < (3, 12))
     assert os.path.exists("/usr/bin/bwrap") or shutil.which("bwrap")

@@ -87,6 +87,21 @@ def test_a_remote_that_goes_silent_mid_pack_fails_after_the_stall_timeout(api, a
     refresh_fails(api, app, current, "The remote stopped sending: no data for 2 s (THYMIS_FETCH_STALL_SECONDS)")
 
 
+def test_a_slow_remote_that_keeps_sending_is_not_a_stall_and_its_progress_moves(api, app, git_server, ready):
+    repo, name, current = ready
+    newer = repo.commit({f"noise-{i}.bin": os.urandom(8 * 1024) for i in range(4)})
+    git_server.hostile(name, "trickle")  # 6 pieces 0.5 s apart: longer than the 2 s stall limit, no gap as long
+    job_id = api.post(f"/api/repositories/{current['name']}/refresh").get_json()["job_id"]
+    seen = set()
+    while (job := api.get(f"/api/jobs/{job_id}").get_json())["state"] in ("queued", "running"):
+        if job["progress"]["phase"] == "receiving":
+            seen.add(job["progress"]["done"])
+        time.sleep(0.1)
+    assert job["state"] == "succeeded", job
+    assert len(seen) >= 3, seen  # the received byte count moved while the pack arrived
+    assert api.get(f"/api/repositories/{current['name']}").get_json()["active_commit"] == newer
+
+
 def test_a_checkout_over_the_size_limit_is_not_exported(api, app, ready):
     repo, _, current = ready
     repo.commit({f"text-{i}.txt": "a" * 100 * 1024 for i in range(4)})  # tiny pack, 400 KiB of files

@@ -6,6 +6,7 @@ sent; from the first pack-data packet (side-band 1) on, the server sends somethi
     git_server.hostile(name, "garbage")   # random bytes after a valid pack header
     git_server.hostile(name, "bomb")      # a ~1 MB pack holding one 1 GiB blob of zeros (a decompression bomb)
     git_server.hostile(name, "silence")   # the first part of the real pack, then nothing (connection kept open)
+    git_server.hostile(name, "trickle")   # the real pack in TRICKLE_PIECES pieces, TRICKLE_GAP s apart (slow, alive)
 """
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ import hashlib
 import os
 import struct
 import threading
+import time
 import zlib
 
-MODES = ("garbage", "bomb", "silence")
+MODES = ("garbage", "bomb", "silence", "trickle")
 BOMB_SIZE = 1 << 30
+TRICKLE_PIECES, TRICKLE_GAP = 6, 0.5
 
 
 def _pkt(payload: bytes) -> bytes:
@@ -77,6 +80,9 @@ def answer(mode: str, stdout, wfile, released: threading.Event) -> None:
         if payload[:1] != b"\x01":
             wfile.write(raw)
             continue
+        if mode == "trickle":
+            _trickle(pkt, stdout, wfile)
+            return
         if mode == "silence":
             wfile.write(raw)  # the first packet of the real pack, then not another byte
             wfile.flush()
@@ -84,3 +90,21 @@ def answer(mode: str, stdout, wfile, released: threading.Event) -> None:
             return
         wfile.write(_band1(bomb_pack() if mode == "bomb" else garbage_pack()) + b"0000")
         return
+
+
+def _trickle(pkt, stdout, wfile) -> None:
+    """The rest of git's answer, its pack data (however many packets) in TRICKLE_PIECES pieces with pauses."""
+    data, after = bytearray(), []
+    while pkt is not None:
+        raw, payload = pkt
+        if payload[:1] == b"\x01":
+            data += payload[1:]
+        elif payload[:1] != b"\x02":  # progress messages are dropped
+            after.append(raw)
+        pkt = _read_pkt(stdout)
+    step = max(1, -(-len(data) // TRICKLE_PIECES))
+    for i in range(0, len(data), step):
+        wfile.write(_band1(bytes(data[i:i + step])))
+        wfile.flush()
+        time.sleep(TRICKLE_GAP)
+    wfile.write(b"".join(after))

@@ -139,6 +139,9 @@ class _PackSink:
             except Exception as e:
                 self._drop()
                 raise FetchError("protocol", f"The received pack is invalid: {e}") from None
+            except BaseException:  # a stop (SystemExit, KeyboardInterrupt) must not leave the pack either
+                self._drop()
+                raise
 
     def abort(self) -> None:
         if self.file is not None:
@@ -252,6 +255,9 @@ def fetch(
             sink.abort()
             wanted_commit = want.sha is not None and want.by_commit
             raise classify(exc, spec, auth, clock, want.ref, wanted_commit) from None
+        except BaseException:
+            sink.abort()
+            raise
         finally:
             if client is not None:
                 client.close()

@@ -1,6 +1,6 @@
 """Start-up sweep of temporary files that crashed or killed fetches, exports and sandboxes left behind.
 
-- ``repos/<name>.git/objects/pack/tmp*.pack``: a pack Dulwich was receiving;
+- ``repos/<name>.git/objects/pack/tmp*.pack`` and ``objects/tmp_pack_*``: a pack Dulwich was receiving;
 - ``checkouts/<name>/.<sha>.*.tmp``: an export that never reached its rename;
 - ``<temp dir>/thymis-sandbox-*`` (ours only): a sandbox's scratch folder.
 
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 def _candidates(settings) -> list[Path]:
     found = list(settings.repos_path.glob("*.git/objects/pack/tmp*.pack"))
+    found += settings.repos_path.glob("*.git/objects/tmp_pack_*")
     found += [p for p in settings.checkouts_path.glob("*/.*.tmp") if p.is_dir()]
     uid = os.getuid()
     for path in Path(tempfile.gettempdir()).glob("thymis-sandbox-*"):

@@ -143,10 +143,12 @@ def test_start_up_removes_old_leftovers_and_keeps_fresh_ones(app_factory, tmp_pa
     old, fresh = time.time() - GRACE_SECONDS - 60, time.time()
     made = {
         "pack": pack_dir / "tmpabc123.pack",
+        "thin pack": pack_dir.parent / "tmp_pack_xyz",
         "export": data / "checkouts" / "r" / f".{'1' * 40}.xyz.tmp",
         "sandbox": tmp_path / "sandbox-placeholder",
     }
     made["pack"].write_bytes(b"PACK")
+    made["thin pack"].write_bytes(b"PACK")
     made["export"].mkdir()
     (made["export"] / "README.md").write_text("half")
     made["sandbox"] = Path(tempfile.mkdtemp(prefix="thymis-sandbox-"))
@@ -161,3 +163,18 @@ def test_start_up_removes_old_leftovers_and_keeps_fresh_ones(app_factory, tmp_pa
     app_factory()
     assert [name for name, path in made.items() if path.exists()] == []
     assert kept.exists() and real.exists()
+
+
+def test_a_fetch_stopped_while_receiving_leaves_no_temporary_pack(git_server, tmp_path):
+    from pipeline.fetch import fetch
+    from repos.urls import parse_remote_url
+    name = git_server.new_name("stopped")
+    git_server.make_repo(name, {"README.md": README, "noise.bin": os.urandom(300 * 1024)})
+
+    def progress(phase, done, total):
+        if phase == "receiving":
+            raise SystemExit("the worker is stopping")  # as a graceful stop would end the thread
+
+    with pytest.raises(SystemExit):
+        fetch(tmp_path / "m.git", parse_remote_url(git_server.url(name)), progress=progress)
+    assert sorted(p.name for p in (tmp_path / "m.git" / "objects" / "pack").iterdir()) == []

@@ -74,3 +74,11 @@ def test_a_failing_module_sees_no_install_path_of_the_controller_in_its_reason(t
     assert step.state == "failed" and "boom" in step.detail
     for path in (Path(__file__).resolve().parents[1], Path(sysconfig.get_paths()["stdlib"]).resolve()):
         assert str(path) + "/" not in step.detail, step.detail
+
+
+@needs_nix
+def test_an_oversize_icon_fails_the_modules_step_instead_of_vanishing(tmp_path):
+    step = modules_step(tmp_path, "class Loud(Module):\n    display_name = 'Loud'\n"
+                                  "    icon = 'data:image/png;base64,' + 'A' * (600 * 1024)\n")
+    assert step.state == "failed"
+    assert "module `big_modules.modules.Loud`: icon is 614422 characters long, over the limit of 524288" in step.detail

@@ -1,5 +1,6 @@
 """The sandbox subprocess, for real: discovery, rendering, and every way a module can misbehave."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,32 @@ def test_committed_bytecode_is_not_used(tmp_path):
     subprocess.run([python, "-c", compile_source, str(forged), str(cache)], check=True)
     assert cache.is_file()
     assert discover(repo, ["bad_pkg"])[0]["display_name"] == "from source"
+
+
+def test_a_timeout_ends_every_process_of_the_sandbox(tmp_path):
+    import secrets
+
+    from tests.support.hostile import leftover_processes
+
+    token = "timeout-linger-" + secrets.token_hex(6)
+    body = ("import os, sys\nif os.fork() == 0:\n    os.setsid()\n"
+            f"    os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(120)', '{token}'])\n"
+            "while True:\n    pass\n")
+    with pytest.raises(SandboxError) as e:
+        discover(repo_with(tmp_path, body), ["bad_pkg"], timeout=2)
+    assert e.value.kind == "timeout"
+    deadline = time.monotonic() + 3
+    while leftover_processes(token) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert leftover_processes(token) == []
+
+
+def test_the_data_folder_itself_is_never_bound(tmp_path):
+    data = tmp_path / "data"
+    repo = repo_trees.valid_repo(data / "checkouts" / "demo" / "abc")
+    sandbox.hide_from_sandbox(data)
+    with pytest.raises(SandboxError, match="refusing to bind .* it holds the data folder"):
+        discover(data, ["demo_modules"])
+    with pytest.raises(SandboxError, match="refusing to bind"):
+        discover(tmp_path, ["demo_modules"])
+    assert len(discover(repo, ["demo_modules"])) == 2   # a checkout below it is bound on its own

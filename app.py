@@ -21,15 +21,16 @@ from settings import load_settings, read_or_create_secret
 def job_kinds() -> JobKinds:
     """Every kind of job the controller runs and its handler (a kind registered twice is an error)."""
     from deploy import jobs as deploy_jobs
-    from pipeline.fetch_job import fetch_repository
+    from pipeline.fetch_job import abort_fetch, fetch_repository, settle_stuck_repositories
     from repos.repositories import FETCH_JOB
 
     kinds = JobKinds()
-    kinds.register(FETCH_JOB, fetch_repository)
-    kinds.register(deploy_jobs.BUILD, deploy_jobs.build_job)
-    kinds.register(deploy_jobs.DEPLOY, deploy_jobs.deploy_job)
-    kinds.register(deploy_jobs.DEPLOY_TAG, deploy_jobs.deploy_tag_job)
-    kinds.register(deploy_jobs.ROLLBACK, deploy_jobs.rollback_job)
+    kinds.register(FETCH_JOB, fetch_repository, abort=abort_fetch, sweep=settle_stuck_repositories)
+    device = {"abort": deploy_jobs.abort_device_job, "sweep": deploy_jobs.settle_stuck_deployments}
+    kinds.register(deploy_jobs.BUILD, deploy_jobs.build_job, **device)
+    kinds.register(deploy_jobs.DEPLOY, deploy_jobs.deploy_job, **device)
+    kinds.register(deploy_jobs.DEPLOY_TAG, deploy_jobs.deploy_tag_job, **device)
+    kinds.register(deploy_jobs.ROLLBACK, deploy_jobs.rollback_job, **device)
     return kinds
 
 
@@ -76,6 +77,10 @@ def create_app(config: dict | None = None) -> Flask:
     sandbox.hide_from_sandbox(settings.project_path)
     sandbox.configure(sandbox.SandboxConfig(mode=settings.sandbox, python=settings.sandbox_python,
                                             env_dir=settings.sandbox_env))
+    from jobs import processes
+    from sandbox import runner as sandbox_runner
+    processes.keep_state_in(settings.project_path / "run")  # what jobs start, for a restart to end
+    sandbox_runner.tracker = processes
     command = operator_command()
     if command not in ("tokens", "admin"):  # those touch no repository, credential or sandbox folder
         from repos.connect import startup as prepare_credentials

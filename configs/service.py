@@ -6,6 +6,7 @@ from peewee import IntegrityError
 from configs.catalog import available_modules
 from configs.inputs import parse_device, parse_tag
 from errors import FieldError, InputError, NotFound
+from jobs import cancel_jobs_of
 from models import Device, DeviceTag, Tag, database
 
 DEVICE_PRIORITY = 80
@@ -46,37 +47,44 @@ def _conflict(kind: str, name: str) -> InputError:
 
 
 def save_device(data, existing: Device | None = None) -> Device:
-    """``data``: a JSON body, a submitted form or a Validation (see validation.py)."""
-    values = parse_device(data, catalog=available_modules(), existing=_as_dict(existing) if existing else None)
-    tags = _resolve_tags(values.pop("tags")) if "tags" in values else None
+    """``data``: a JSON body, a submitted form or a Validation (see validation.py).
+
+    An edit re-reads the device inside its write transaction and changes only the fields it was given, so
+    two concurrent edits of different fields both land."""
+    catalog = available_modules()
     try:
         with database.atomic():
+            if existing is not None:
+                existing = get_device(existing.name)  # as it is now, under the write lock
+            values = parse_device(data, catalog=catalog, existing=_as_dict(existing) if existing else None)
+            tags = _resolve_tags(values.pop("tags")) if "tags" in values else None
             if existing is None:
                 device = Device.create(**{"target": "local", "modules": [], **values})
             else:
                 device = existing
-                for key, value in values.items():
-                    setattr(device, key, value)
-                device.save()
+                if values:
+                    Device.update(**values).where(Device.id == device.id).execute()
             if tags is not None:
                 DeviceTag.delete().where(DeviceTag.device == device).execute()
                 for position, tag in enumerate(tags):
                     DeviceTag.create(device=device, tag=tag, position=position)
     except IntegrityError:
         raise _conflict("device", values.get("name")) from None
-    return device
+    return Device.get_by_id(device.id)
 
 
 def save_tag(data, existing: Tag | None = None) -> Tag:
-    values = parse_tag(data, catalog=available_modules(), existing=_as_dict(existing) if existing else None)
+    catalog = available_modules()
     try:
         with database.atomic():
+            if existing is not None:
+                existing = get_tag(existing.name)
+            values = parse_tag(data, catalog=catalog, existing=_as_dict(existing) if existing else None)
             if existing is None:
                 return Tag.create(**{"modules": [], **values})
-            for key, value in values.items():
-                setattr(existing, key, value)
-            existing.save()
-            return existing
+            if values:
+                Tag.update(**values).where(Tag.id == existing.id).execute()
+            return Tag.get_by_id(existing.id)
     except IntegrityError:
         raise _conflict("tag", values.get("name")) from None
 
@@ -89,7 +97,12 @@ def duplicate_device(device: Device, name: str, display_name: str | None = None)
 
 
 def delete_device(device: Device) -> None:
-    device.delete_instance(recursive=True)
+    """Delete the device; its queued or running build, deploy or rollback is cancelled with it."""
+    from deploy.jobs import DEVICE_JOB_KINDS
+    with database.atomic():
+        cancel_jobs_of(f"cancelled: the device {device.name} was removed", subject=device.name,
+                       kinds_of_job=DEVICE_JOB_KINDS)
+        device.delete_instance(recursive=True)
 
 
 def delete_tag(tag: Tag) -> None:

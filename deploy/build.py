@@ -21,6 +21,7 @@ from pathlib import Path
 import nixcli
 from deploy.flake import project_url
 from deploy.nixlog import NixLog, Reporter
+from jobs import processes
 from thymis_controller.nix.text import NAME_PATTERN, attr_path_fragment
 
 MODULE_FILE = re.compile(r"(?:^|/)(hosts|tags)/([A-Za-z_][A-Za-z0-9_-]*)/([A-Za-z_][A-Za-z0-9_.]*)\.nix"
@@ -137,6 +138,7 @@ def build(project_dir: Path, commit: str, device: str, ctx=None, *, nix_args: tu
     started = time.monotonic()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                             text=True, errors="replace", start_new_session=True)
+    processes.track(proc)  # cancelling the job ends nix and its builders
     stdout: list[str] = []
     reader = threading.Thread(target=lambda: stdout.append(proc.stdout.read()), daemon=True)
     reader.start()
@@ -154,6 +156,7 @@ def build(project_dir: Path, commit: str, device: str, ctx=None, *, nix_args: tu
         if proc.poll() is None:
             _kill_group(proc)
             proc.wait()
+        processes.untrack(proc)
     reader.join()
     duration = time.monotonic() - started
     if returncode != 0:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nixcli
 from deploy.nixlog import NixLog, Reporter
+from jobs import processes
 
 
 class TargetError(ValueError):
@@ -66,6 +67,7 @@ def _stream(command: list[str], reporter: Reporter, *, env=None, timeout: float 
     """Run a command, its stdout and stderr merged, passing each line to ``on_line`` (or the reporter)."""
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             text=True, errors="replace", env=env, start_new_session=True)
+    processes.track(proc)  # cancelling the job ends ssh, nix copy, the activation script
     timer = threading.Timer(timeout, proc.kill) if timeout else None
     if timer:
         timer.start()
@@ -82,6 +84,7 @@ def _stream(command: list[str], reporter: Reporter, *, env=None, timeout: float 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        processes.untrack(proc)
     return RunResult(returncode, lines)
 
 

@@ -7,11 +7,23 @@ from deploy.compose import compose, thymis_url
 from deploy.flake import GenerationError, LockError, generate_project
 from deploy.hosts import CopyError, SshOptions, TargetError
 from deploy.many import DeployTarget, deploy_device, deploy_many, summary
-from jobs import JobFailed
+from jobs import JobCancelled, JobFailed
 from jobs.context import JobContext
 from jobs.queue import finish as finish_job
 from jobs.queue import worker_id
-from models import Deployment, DeploymentKind, DeploymentState, Device, DeviceTag, Job, JobState, Tag, database, utcnow
+from models import (
+    ACTIVE_JOB_STATES,
+    Deployment,
+    DeploymentKind,
+    DeploymentState,
+    Device,
+    DeviceTag,
+    Job,
+    JobState,
+    Tag,
+    database,
+    utcnow,
+)
 from repos.thymis_override import thymis_choice
 from sandbox import SandboxError
 
@@ -54,12 +66,18 @@ def generate(ctx) -> str:
 
 
 def _record(ctx, device_name: str, kind: str, **fields) -> Deployment:
-    device = Device.get_or_none(Device.name == device_name)
-    return Deployment.create(device=device, device_name=device_name, kind=kind, job=ctx.job_id, **fields)
+    """The job's deployment record, made only while the job runs (a cancelled job records nothing more)."""
+    with database.atomic():
+        if not Job.select().where(Job.id == ctx.job_id, Job.state == JobState.RUNNING).exists():
+            raise JobCancelled(f"job {ctx.job_id} no longer runs")
+        device = Device.get_or_none(Device.name == device_name)
+        return Deployment.create(device=device, device_name=device_name, kind=kind, job=ctx.job_id, **fields)
 
 
 def _finish(record: Deployment, state: str, **fields) -> None:
-    Deployment.update(state=state, finished_at=utcnow(), **fields).where(Deployment.id == record.id).execute()
+    """End a running record; one already ended (its job cancelled or reaped) stays as it was ended."""
+    Deployment.update(state=state, finished_at=utcnow(), **fields).where(
+        Deployment.id == record.id, Deployment.state == DeploymentState.RUNNING).execute()
 
 
 def _run(ctx, kind: str, work) -> None:
@@ -167,3 +185,28 @@ def deploy_tag_job(ctx) -> None:
     ctx.progress("done", sum(o.ok for o in outcomes.values()), len(outcomes), force=True)
     if busy or not all(o.ok for o in outcomes.values()):
         raise JobFailed(text)
+
+
+def _what(kind: str) -> str:
+    return {"build": "the build", "rollback": "the rollback"}.get(kind, "the deployment")
+
+
+def abort_device_job(job: Job) -> None:
+    """Called in the transaction that cancels or reaps a build, deploy, rollback or tag deploy: its records
+    (and those of a tag deploy's device jobs) end failed with the reason, never stay running."""
+    jobs = [job.id] + [c.id for c in Job.select(Job.id).where(Job.parent == job.id)]
+    for record in Deployment.select().where(Deployment.job.in_(jobs), Deployment.state == DeploymentState.RUNNING):
+        reason = (job.error or "cancelled") if job.state == JobState.CANCELLED else \
+            f"the controller stopped during {_what(record.kind)}"
+        Deployment.update(state=DeploymentState.FAILED, error=reason, finished_at=utcnow()).where(
+            Deployment.id == record.id, Deployment.state == DeploymentState.RUNNING).execute()
+
+
+def settle_stuck_deployments() -> None:
+    """Records left running with no unfinished job (a controller that stopped before this code reaped it)."""
+    live = Job.select(Job.id).where(Job.state.in_(ACTIVE_JOB_STATES))
+    for record in Deployment.select().where(Deployment.state == DeploymentState.RUNNING,
+                                            Deployment.job.is_null() | Deployment.job.not_in(live)):
+        Deployment.update(state=DeploymentState.FAILED, finished_at=utcnow(),
+                          error=f"the controller stopped during {_what(record.kind)}").where(
+            Deployment.id == record.id, Deployment.state == DeploymentState.RUNNING).execute()

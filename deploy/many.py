@@ -14,6 +14,7 @@ from deploy.activate import DEFAULT_PROFILE, ActivationError, ActivationResult
 from deploy.build import BuildError, BuildResult, build
 from deploy.hosts import CopyError, SshOptions, TargetError
 from deploy.targets import Target, parse_target
+from jobs import processes
 
 _locks: dict[tuple[str, str], threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -100,10 +101,13 @@ def deploy_many(project_dir: Path, commit: str, devices: list[DeployTarget], *, 
 
     def one(device: DeployTarget) -> DeployOutcome:
         ctx = ctx_for(device.name) if ctx_for else None
+        processes.bind_thread(getattr(ctx, "job_id", None))  # what it starts ends with its (child) job
         try:
             return deploy_device(project_dir, commit, device, ctx, ssh=ssh, build_args=build_args)
         except Exception as exc:  # one device's surprise must not lose the others' results
             return DeployOutcome(device.name, False, "error", error=f"{type(exc).__name__}: {exc}")
+        finally:
+            processes.bind_thread(None)
 
     with ThreadPoolExecutor(max_workers=min(limit, max(len(devices), 1)),
                             thread_name_prefix="deploy") as pool:

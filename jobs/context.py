@@ -7,9 +7,13 @@ import time
 from peewee import fn
 
 from jobs.queue import LOG_LIMIT
-from models import Job, utcnow
+from models import Job, JobState, utcnow
 
 FLUSH_SECONDS = 0.5
+
+
+class JobCancelled(Exception):
+    """Raised inside a handler (by JobContext.progress and check) once its job was cancelled or reaped."""
 
 
 class JobContext:
@@ -26,6 +30,12 @@ class JobContext:
         self._last_flush = time.monotonic()
         self._pending: list[str] = []
         self._lock = threading.Lock()
+        self.cancelled = threading.Event()  # set by the runner's watcher when the job ended from outside
+
+    def check(self) -> None:
+        """Stop here (raise JobCancelled) if the job was cancelled meanwhile."""
+        if self.cancelled.is_set():
+            raise JobCancelled(f"job {self.job_id} was cancelled")
 
     def log(self, line: str) -> None:
         stamp = utcnow().strftime("%H:%M:%S")
@@ -47,12 +57,14 @@ class JobContext:
                                                              fn.length(Job.log) > LOG_LIMIT).execute()
 
     def progress(self, phase: str, done: int = 0, total: int = 0, *, force: bool = False) -> None:
-        """Record progress; frequent calls are thinned out so the database is not hammered."""
+        """Record progress; frequent calls are thinned out so the database is not hammered. Raises
+        JobCancelled once the job was cancelled, which stops a fetch or a build between two steps."""
+        self.check()
         now = time.monotonic()
         if not force and now - self._last_progress < 0.25:
             return
         self._last_progress = now
         Job.update(phase=phase, done=max(done, 0), total=max(total, 0), heartbeat_at=utcnow()).where(
-            Job.id == self.job_id).execute()
+            Job.id == self.job_id, Job.state == JobState.RUNNING).execute()
         if self._pending:
             self.flush()

@@ -1,19 +1,17 @@
 """A job table in SQLite: enqueue, claim atomically, record progress, reap jobs of dead workers.
 
 Jobs live in the database, so any gunicorn worker (or the CLI) can run them and a restart loses nothing:
-a job whose worker process is gone is marked failed by whoever looks next.
+a job whose worker process is gone is marked failed by whoever looks next (jobs/ending.py).
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import socket
 
 from peewee import IntegrityError
 
-from models import Job, JobState, database, utcnow
+from models import ACTIVE_JOB_STATES, Job, JobState, database, utcnow
 
-STALE_AFTER = dt.timedelta(seconds=120)
 LOG_LIMIT = 200_000
 
 
@@ -41,15 +39,26 @@ def worker_id() -> str:
 
 
 def enqueue(kind: str, *, repository=None, subject: str | None = None, payload: dict | None = None) -> Job:
-    try:
-        with database.atomic():
-            job = Job.create(kind=kind, repository=repository, subject=subject or getattr(repository, "name", None),
-                             payload=payload)
-    except IntegrityError:
-        existing = active_job_for(repository)
-        if existing is None:
-            raise
-        raise JobConflict(existing) from None
+    """Queue a job; raises JobConflict naming the queued or running job of the same repository.
+
+    The check and the insert share one write transaction (begun IMMEDIATE: no other writer in between), so
+    concurrent enqueues of one repository give one job and conflicts, never a constraint error."""
+    for _attempt in range(5):
+        try:
+            with database.atomic():
+                existing = active_job_for(repository)
+                if existing is not None:
+                    raise JobConflict(existing)
+                job = Job.create(kind=kind, repository=repository, payload=payload,
+                                 subject=subject or getattr(repository, "name", None))
+            break
+        except IntegrityError:
+            # Only possible inside an outer transaction that did not hold the lock: look again.
+            existing = active_job_for(repository)
+            if existing is not None:
+                raise JobConflict(existing) from None
+    else:
+        raise RuntimeError(f"could not queue a {kind} job: the job table kept changing")
     for wake in list(_wakers):  # a copy: another thread may add a waker meanwhile
         wake()
     return job
@@ -58,7 +67,7 @@ def enqueue(kind: str, *, repository=None, subject: str | None = None, payload: 
 def active_job_for(repository) -> Job | None:
     if repository is None:
         return None
-    return (Job.select().where(Job.repository == repository, Job.state.in_((JobState.QUEUED, JobState.RUNNING)))
+    return (Job.select().where(Job.repository == repository, Job.state.in_(ACTIVE_JOB_STATES))
             .order_by(Job.id.desc()).first())
 
 
@@ -79,33 +88,7 @@ def claim(job_id: int | None = None) -> Job | None:
 
 
 def finish(job_id: int, *, ok: bool, error: str | None = None) -> None:
-    """End a running job; one already reaped as failed stays failed (its outcome was reported already)."""
+    """End a running job; one already reaped or cancelled stays so (its outcome was reported already)."""
     Job.update(state=JobState.SUCCEEDED if ok else JobState.FAILED, phase="done" if ok else "failed", error=error,
                finished_at=utcnow(), heartbeat_at=utcnow()
                ).where(Job.id == job_id, Job.state == JobState.RUNNING).execute()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def reap_orphans() -> int:
-    """Fail running jobs whose process is gone (same host) or silent for too long (any host)."""
-    host = socket.gethostname()
-    reaped = 0
-    for job in Job.select().where(Job.state == JobState.RUNNING):
-        owner_host, _, pid = (job.worker or ":").rpartition(":")
-        dead = owner_host == host and pid.isdigit() and not _pid_alive(int(pid))
-        stale = job.heartbeat_at is None or utcnow() - job.heartbeat_at > STALE_AFTER
-        if dead or stale:
-            reaped += (Job.update(state=JobState.FAILED, phase="failed", finished_at=utcnow(),
-                                  error="the controller stopped while this job was running",
-                                  log=Job.log.concat("\nthe controller stopped while this job was running\n"))
-                       .where(Job.id == job.id, Job.state == JobState.RUNNING).execute())
-    return reaped

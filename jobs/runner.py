@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 
 from errors import hide_paths
-from jobs import queue
+from jobs import processes, queue, registry
 from jobs.context import JobContext
+from jobs.ending import reap_orphans
 from jobs.registry import JobKinds
-from models import Job, utcnow
+from models import Job, JobState, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -23,31 +25,50 @@ class JobFailed(Exception):
 
 
 HEARTBEAT_SECONDS = 30
+WATCH_SECONDS = 1.0
 
 
-def _beat(job_id: int, stop: threading.Event) -> None:
+def _watch(ctx: JobContext, stop: threading.Event) -> None:
     """Keep a running job (and its running children) marked alive while its handler is silent, e.g. waiting
-    for nix or for a parallel slot: the reaper fails only jobs whose process is gone or has stopped beating."""
-    while not stop.wait(HEARTBEAT_SECONDS):
+    for nix or for a parallel slot: the reaper fails only jobs whose process is gone or has stopped beating.
+    Every second, look whether the job was cancelled (by any worker): then end its processes at once."""
+    beat_due = time.monotonic() + HEARTBEAT_SECONDS
+    while not stop.wait(min(WATCH_SECONDS, HEARTBEAT_SECONDS)):
         try:
-            Job.update(heartbeat_at=utcnow()).where(
-                ((Job.id == job_id) | (Job.parent == job_id)) & (Job.state == "running")).execute()
-        except Exception:  # a busy database now and then is fine; the next beat retries
-            log.debug("heartbeat of job %s failed", job_id, exc_info=True)
+            row = Job.select(Job.state).where(Job.id == ctx.job_id).first()
+            if row is None or row.state != JobState.RUNNING:
+                ctx.cancelled.set()
+                children = [c.id for c in Job.select(Job.id).where(Job.parent == ctx.job_id)]
+                ended = processes.end([ctx.job_id, *children])
+                log.info("job %s ended from outside (%s); %d process group(s) stopped", ctx.job_id,
+                         row.state if row else "deleted", ended)
+                return
+            if time.monotonic() >= beat_due:
+                beat_due = time.monotonic() + HEARTBEAT_SECONDS
+                Job.update(heartbeat_at=utcnow()).where(
+                    ((Job.id == ctx.job_id) | (Job.parent == ctx.job_id))
+                    & (Job.state == JobState.RUNNING)).execute()
+        except Exception:  # a busy database now and then is fine; the next look retries
+            log.debug("watching job %s failed", ctx.job_id, exc_info=True)
 
 
 def run_job(job: Job, settings, kinds: JobKinds) -> None:
-    """Run one claimed job to its end; failures (an unknown kind too) are recorded on the job, never raised."""
+    """Run one claimed job to its end; failures (an unknown kind too) are recorded on the job, never raised.
+    A job cancelled meanwhile stays cancelled: finish() changes only a job that is still running."""
     ctx = JobContext(job, settings)
     stop = threading.Event()
-    threading.Thread(target=_beat, args=(job.id, stop), name=f"job-{job.id}-heartbeat", daemon=True).start()
+    threading.Thread(target=_watch, args=(ctx, stop), name=f"job-{job.id}-watch", daemon=True).start()
+    processes.bind_thread(job.id)
     try:
         kinds.handler_for(job.kind)(ctx)
     except Exception as exc:  # a job's failure is data, the worker goes on
         message = hide_paths(str(exc)) or exc.__class__.__name__
-        log.warning("job %s (%s) failed: %s", job.id, job.kind, message)
-        log.debug("job %s traceback:\n%s", job.id, traceback.format_exc())
-        ctx.log(f"failed: {message}")
+        if ctx.cancelled.is_set():
+            log.info("job %s (%s) stopped after it was cancelled: %s", job.id, job.kind, message)
+        else:
+            log.warning("job %s (%s) failed: %s", job.id, job.kind, message)
+            log.debug("job %s traceback:\n%s", job.id, traceback.format_exc())
+            ctx.log(f"failed: {message}")
         ctx.flush()
         queue.finish(job.id, ok=False, error=message)
     else:
@@ -55,6 +76,8 @@ def run_job(job: Job, settings, kinds: JobKinds) -> None:
         queue.finish(job.id, ok=True)
     finally:
         stop.set()
+        processes.bind_thread(None)
+        processes.end([job.id])  # nothing it started outlives it
 
 
 class JobRunner:
@@ -64,6 +87,7 @@ class JobRunner:
     def __init__(self, settings, kinds: JobKinds, threads: int = 2, poll_seconds: float = 1.0):
         self.settings = settings
         self.kinds = kinds
+        registry.install(kinds)
         self.threads = threads
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
@@ -71,7 +95,7 @@ class JobRunner:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        queue.reap_orphans()
+        reap_orphans(self.kinds)
         queue.on_enqueue(self.wake)
         for number in range(self.threads):
             thread = threading.Thread(target=self._loop, name=f"job-worker-{number}", daemon=True)
@@ -103,7 +127,7 @@ class JobRunner:
             try:
                 tick += 1
                 if tick % reap_every == 0:
-                    queue.reap_orphans()
+                    reap_orphans(self.kinds)
                 job = queue.claim()
                 if job is not None:
                     run_job(job, self.settings, self.kinds)

@@ -14,6 +14,7 @@ from models.entities import (  # noqa: F401
     Tag,
 )
 from models.states import (  # noqa: F401
+    ACTIVE_JOB_STATES,
     AccessKind,
     DeploymentKind,
     DeploymentState,

@@ -11,6 +11,7 @@ from peewee import (
     IntegerField,
     TextField,
 )
+from playhouse.sqlite_ext import AutoIncrementField
 
 from models.db import BaseModel, JSONField, utcnow
 from models.states import AccessKind, DeploymentState, JobState, RepositoryStatus
@@ -30,7 +31,7 @@ class ApiToken(BaseModel):
 
 
 class Repository(BaseModel):
-    id = AutoField()
+    id = AutoIncrementField()  # never reused: a job bound to a deleted row can never touch a new one
     name = CharField(unique=True)            # the flake input name
     display_name = CharField()
     url = TextField()                        # never with credentials
@@ -45,7 +46,7 @@ class Repository(BaseModel):
 
 
 class Job(BaseModel):
-    id = AutoField()
+    id = AutoIncrementField()  # never reused: a job bound to a deleted row can never touch a new one
     kind = CharField()
     repository = ForeignKeyField(Repository, null=True, on_delete="SET NULL", backref="jobs")
     subject = CharField(null=True)           # what the job is about, kept when the repository is gone
@@ -88,7 +89,7 @@ ALL_MODELS = [ControllerSetting, ApiToken, Repository, Job, CommitValidation]
 
 
 class Tag(BaseModel):
-    id = AutoField()
+    id = AutoIncrementField()  # never reused: a job bound to a deleted row can never touch a new one
     name = CharField(unique=True)
     display_name = CharField()
     priority = IntegerField(default=90)      # lower wins, as in Thymis; device settings use 80
@@ -97,7 +98,7 @@ class Tag(BaseModel):
 
 
 class Device(BaseModel):
-    id = AutoField()
+    id = AutoIncrementField()  # never reused: a job bound to a deleted row can never touch a new one
     name = CharField(unique=True)            # the nixosConfigurations attribute name
     display_name = CharField()
     target = CharField(default="local")      # read by deploy.targets.parse_target
@@ -119,7 +120,7 @@ CONFIG_MODELS = [Tag, Device, DeviceTag]
 
 class Deployment(BaseModel):
     """One build, deploy or rollback of a device: what was built from which project revision, and how it went."""
-    id = AutoField()
+    id = AutoIncrementField()  # never reused: a job bound to a deleted row can never touch a new one
     device = ForeignKeyField(Device, null=True, on_delete="SET NULL", backref="deployments")
     device_name = CharField()
     kind = CharField()                       # a DeploymentKind

@@ -1,19 +1,38 @@
-"""Schema migrations: numbered steps applied in order, recorded in schema_version. Never drop the database."""
+"""Schema migrations: steps that each check what exists (tables, columns, indexes) before changing anything.
+
+Every step runs at every start, in order, and does only what is missing, so a database made by any earlier
+schema (or by another line of development that numbered its steps differently) reaches the current one.
+schema_version records how many steps the database has seen; it is informative, never trusted.
+Never drop the database.
+"""
 from __future__ import annotations
+
+import logging
+import re
 
 from models import entities as e
 from models.db import database
 
+log = logging.getLogger(__name__)
+
+
+def columns(db, table: str) -> list[str]:
+    return [row[1] for row in db.execute_sql(f'PRAGMA table_info("{table}")').fetchall()]
+
+
+def table_sql(db, table: str) -> str | None:
+    row = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+    return row[0] if row else None
+
 
 def add_column(db, table: str, column: str, definition: str) -> None:
-    """Add a column to an existing table (a fresh database already has it: tables are created from the models)."""
-    existing = {row[1] for row in db.execute_sql(f"PRAGMA table_info({table})").fetchall()}
-    if column not in existing:
-        db.execute_sql(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+    """Add a column to an existing table unless it is there (a fresh table is created with it)."""
+    if column not in columns(db, table):
+        db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN {column} {definition}')
 
 
 def _initial(db):
-    db.create_tables(e.ALL_MODELS)
+    db.create_tables(e.ALL_MODELS)  # CREATE TABLE/INDEX IF NOT EXISTS: what exists is left as it is
     # At most one unfinished job per repository, enforced by the database itself.
     db.execute_sql(
         "CREATE UNIQUE INDEX IF NOT EXISTS job_one_active_per_repository ON job (repository_id) "
@@ -56,19 +75,59 @@ def _catalog_generation(db):
                        "BEGIN UPDATE catalog_generation SET value = value + 1 WHERE id = 1; END")
 
 
-MIGRATIONS = [_initial, _devices_and_tags, _deployments, _repository_access, _catalog_generation]
+NEVER_REUSED = ("repository", "job", "tag", "device", "deployment")
+
+
+def _rebuild_with_autoincrement(db, table: str) -> None:
+    """SQLite gives a new row the highest deleted id unless the table says AUTOINCREMENT, and a table's
+    declaration cannot be altered: copy it into a new table that says so (foreign keys are off meanwhile)."""
+    sql = table_sql(db, table)
+    if sql is None or "AUTOINCREMENT" in sql.upper():
+        return
+    new = f"{table}__autoincrement"
+    create, count = re.subn(r'^CREATE TABLE (IF NOT EXISTS )?"?%s"? ' % re.escape(table), f'CREATE TABLE "{new}" ', sql)
+    create, found = re.subn(r'"id" INTEGER NOT NULL PRIMARY KEY(?! AUTOINCREMENT)',
+                            '"id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT', create, count=1)
+    if not (count and found):
+        raise RuntimeError(f"cannot make the ids of table {table} never reused: unexpected schema {sql!r}")
+    # Its indexes and triggers go with the old table: made again on the new one.
+    indexes = [row[0] for row in db.execute_sql(
+        "SELECT sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND tbl_name = ? AND sql IS NOT NULL",
+        (table,))]
+    names = ", ".join(f'"{c}"' for c in columns(db, table))
+    db.execute_sql(f'DROP TABLE IF EXISTS "{new}"')
+    db.execute_sql(create)
+    db.execute_sql(f'INSERT INTO "{new}" ({names}) SELECT {names} FROM "{table}"')
+    db.execute_sql(f'DROP TABLE "{table}"')
+    db.execute_sql(f'ALTER TABLE "{new}" RENAME TO "{table}"')
+    for index in indexes:
+        db.execute_sql(index)
+
+
+def _ids_never_reused(db):
+    for table in NEVER_REUSED:
+        _rebuild_with_autoincrement(db, table)
+
+
+MIGRATIONS = [_initial, _devices_and_tags, _deployments, _repository_access, _catalog_generation,
+              _ids_never_reused]
 
 
 def migrate() -> int:
     db = database.obj
-    with db.atomic():
-        db.execute_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = db.execute_sql("SELECT version FROM schema_version").fetchone()
-        version = row[0] if row else 0
-        if not row:
-            db.execute_sql("INSERT INTO schema_version (version) VALUES (0)")
-        for number, step in enumerate(MIGRATIONS, start=1):
-            if number > version:
+    # Rebuilding a table drops the old one: with foreign keys on, that would delete the rows referring to it.
+    db.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        with db.atomic():
+            db.execute_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            if db.execute_sql("SELECT version FROM schema_version").fetchone() is None:
+                db.execute_sql("INSERT INTO schema_version (version) VALUES (0)")
+            for step in MIGRATIONS:
                 step(db)
-                db.execute_sql("UPDATE schema_version SET version = ?", (number,))
-        return len(MIGRATIONS)
+            broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:  # not fatal: the controller still starts, and the operator learns of it
+                log.warning("rows that refer to missing rows (table, rowid, parent): %s", broken[:10])
+            db.execute_sql("UPDATE schema_version SET version = ?", (len(MIGRATIONS),))
+    finally:
+        db.execute_sql("PRAGMA foreign_keys = ON")
+    return len(MIGRATIONS)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["AccessKind", "DeploymentKind", "DeploymentState", "HostKeySource", "JobState", "RepositoryStatus",
-           "StepState"]
+__all__ = ["ACTIVE_JOB_STATES", "AccessKind", "DeploymentKind", "DeploymentState", "HostKeySource", "JobState",
+           "RepositoryStatus", "StepState"]
 
 
 class RepositoryStatus(StrEnum):
@@ -32,6 +32,10 @@ class JobState(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    CANCELLED = "cancelled"      # by an operator, or because its repository or device was deleted
+
+
+ACTIVE_JOB_STATES = (JobState.QUEUED, JobState.RUNNING)
 
 
 class DeploymentKind(StrEnum):

@@ -1,12 +1,23 @@
-"""The job that fetches a repository's ref with Dulwich, exports the commit and validates it."""
+"""The job that fetches a repository's ref with Dulwich, exports the commit and validates it.
+
+Every write the job makes to its repository is bound to the job: it changes the row only while the job is
+still running (not cancelled, not reaped) and only the repository the job was queued for (ids are never
+reused). A cancelled job therefore changes nothing more, whatever it was doing; ``abort_fetch`` puts the
+repository back as it was before the job (cancelled) or records where the controller stopped (reaped).
+"""
 from __future__ import annotations
 
 import shutil
 
+from peewee import fn
+
 from errors import hide_paths
-from jobs import JobFailed
+from jobs import JobCancelled, JobFailed
 from models import (
+    ACTIVE_JOB_STATES,
     CommitValidation,
+    Job,
+    JobState,
     Repository,
     RepositoryStatus,
     StepState,
@@ -30,8 +41,20 @@ def _step(state: str, detail: str) -> dict:
     return {"step": "fetch", "state": state, "detail": detail}
 
 
-def _update(repo_id: int, **fields) -> bool:
-    return Repository.update(**fields).where(Repository.id == repo_id).execute() > 0
+def _job_running(job_id: int):
+    return fn.EXISTS(Job.select(Job.id).where(Job.id == job_id, Job.state == JobState.RUNNING))
+
+
+def _update(ctx, **fields) -> bool:
+    """Change the job's own repository while the job is still running; False when it changed nothing."""
+    return Repository.update(**fields).where(Repository.id == ctx.repository_id,
+                                             _job_running(ctx.job_id)).execute() > 0
+
+
+def _bound(ctx, **fields) -> None:
+    if not _update(ctx, **fields):
+        ctx.cancelled.set()
+        raise JobCancelled(f"job {ctx.job_id} no longer runs, or its repository was removed")
 
 
 def fetch_repository(ctx) -> None:
@@ -41,23 +64,23 @@ def fetch_repository(ctx) -> None:
         return
     try:
         _fetch_and_validate(ctx, repo)
-    except JobFailed:
+    except (JobFailed, JobCancelled):
         raise
     except Exception as exc:  # whatever went wrong, the repository must not stay "fetching"
         message = hide_paths(str(exc)) or type(exc).__name__
-        _fail_fetch(repo, message)
+        _fail_fetch(ctx, repo, message)
         raise JobFailed(message) from None
 
 
-def _fail_fetch(repo, message: str) -> None:
+def _fail_fetch(ctx, repo, message: str) -> None:
     kept = f"; still using {repo.active_commit[:7]}" if repo.active_commit else ""
-    _update(repo.id, status=RepositoryStatus.FAILED, last_checked_at=utcnow(),
+    _update(ctx, status=RepositoryStatus.FAILED, last_checked_at=utcnow(),
             last_error=f"fetch failed: {message}{kept}", steps=[_step(StepState.FAILED, message)])
 
 
 def _fetch_and_validate(ctx, repo) -> None:
     settings = ctx.settings
-    _update(repo.id, status=RepositoryStatus.FETCHING,
+    _bound(ctx, status=RepositoryStatus.FETCHING,
             steps=[_step(StepState.RUNNING, "asking the remote for its refs")])
     spec = parse_remote_url(repo.url, allow_local=settings.allow_local_repositories)
     wanted = repo.ref or "the remote's default branch"
@@ -73,7 +96,8 @@ def _fetch_and_validate(ctx, repo) -> None:
                            stall_timeout=settings.fetch_stall_seconds, max_bytes=settings.fetch_max_bytes,
                            max_object_bytes=settings.fetch_max_object_bytes)
     except FetchError as exc:
-        _fail_fetch(repo, exc.message)
+        ctx.check()  # a fetch stopped by a cancel is no failure of the repository
+        _fail_fetch(ctx, repo, exc.message)
         raise JobFailed(exc.message) from None
     detail = (f"{result.resolved_ref} at {result.commit[:7]}, {result.bytes_received} bytes received"
               if result.changed else f"{result.resolved_ref} at {result.commit[:7]}, unchanged")
@@ -88,15 +112,17 @@ def _fetch_and_validate(ctx, repo) -> None:
         prune_checkouts(repo.id, settings, log=ctx.log)  # the refused commit is not kept in the mirror
         raise JobFailed(str(exc)) from None
     fetch_step = _step(StepState.PASSED, detail)
-    still_there = _update(repo.id, fetched_commit=result.commit, last_checked_at=utcnow(), last_error=None,
+    still_there = _update(ctx, fetched_commit=result.commit, last_checked_at=utcnow(), last_error=None,
                           status=RepositoryStatus.VALIDATING, steps=[fetch_step] + pending_steps())
     if not still_there:
-        ctx.log("the repository was removed while it was being fetched; its files are removed too")
-        remove_repository_files(repo.name, settings)
-        return
+        if not Repository.select().where(Repository.name == repo.name).exists():
+            ctx.log("the repository was removed while it was being fetched; its files are removed too")
+            remove_repository_files(repo.name, settings)
+        raise JobCancelled(f"job {ctx.job_id} was cancelled while it fetched")
     validation = _validate(ctx, repo, result.commit, checkout, fetch_step)
+    ctx.check()
     steps = [fetch_step] + validation.steps
-    if validation.ok and not _activate(repo, result.commit, validation, steps):
+    if validation.ok and not _activate(ctx, repo, result.commit, validation, steps):
         validation = CommitValidation.get_by_id(validation.id)
         steps = [fetch_step] + validation.steps
     if validation.ok:
@@ -105,13 +131,13 @@ def _fetch_and_validate(ctx, repo) -> None:
         active = Repository.get_by_id(repo.id).active_commit
         kept = f"active: {active[:7]} (ready); " if active else "no commit is active; "
         message = f"{kept}latest: {result.commit[:7]} {failure_summary(validation)}"
-        _update(repo.id, status=RepositoryStatus.FAILED, steps=steps, last_error=message)
+        _bound(ctx, status=RepositoryStatus.FAILED, steps=steps, last_error=message)
         prune_checkouts(repo.id, settings, log=ctx.log)
         raise JobFailed(message)
     prune_checkouts(repo.id, settings, log=ctx.log)
 
 
-def _activate(repo, commit: str, validation, steps: list[dict]) -> bool:
+def _activate(ctx, repo, commit: str, validation, steps: list[dict]) -> bool:
     """Make `commit` active unless another repository activated one of its packages meanwhile (two validations
     can run at once: the write lock of this transaction orders them). On a clash the cached result is failed."""
     with database.atomic():
@@ -119,7 +145,7 @@ def _activate(repo, commit: str, validation, steps: list[dict]) -> bool:
         clashes = [f"package `{p}` is already provided by repository `{taken[p]}`" for p in validation.packages
                    if p in taken]
         if not clashes:
-            _update(repo.id, active_commit=commit, status=RepositoryStatus.READY, steps=steps, last_error=None)
+            _bound(ctx, active_commit=commit, status=RepositoryStatus.READY, steps=steps, last_error=None)
             return True
         failed = [s if s["step"] != "unique" else {**s, "state": StepState.FAILED, "detail": "; ".join(clashes)}
                   for s in validation.steps]
@@ -134,7 +160,7 @@ def _validate(ctx, repo, commit: str, checkout, fetch_step: dict):
     def on_step(result) -> None:
         steps[result.step] = result.to_dict()
         done = sum(1 for s in steps.values() if s["state"] not in (StepState.PENDING, StepState.RUNNING))
-        _update(repo.id, steps=[fetch_step] + list(steps.values()))
+        _bound(ctx, steps=[fetch_step] + list(steps.values()))
         ctx.progress(f"validating: {result.step}", done, len(steps), force=True)
 
     ctx.progress("validating", 0, len(steps), force=True)
@@ -154,3 +180,63 @@ def prune_checkouts(repo_id: int, settings, log) -> None:
     for child in root.iterdir():
         if child.name not in keep and not child.name.startswith("."):
             shutil.rmtree(child, ignore_errors=True)
+
+
+def snapshot(repo: Repository) -> dict:
+    """What a cancelled fetch puts back: the repository's state before the job (stored in its payload)."""
+    return {"status": repo.status, "steps": repo.steps or [], "last_error": repo.last_error,
+            "fetched_commit": repo.fetched_commit}
+
+
+def _stopped_steps(steps: list[dict], reason: str) -> list[dict]:
+    out = []
+    for step in steps or []:
+        if step["state"] == StepState.RUNNING:
+            step = {**step, "state": StepState.FAILED, "detail": reason}
+        elif step["state"] == StepState.PENDING:
+            step = {**step, "state": StepState.SKIPPED, "detail": "not run: the controller stopped before it"}
+        out.append(step)
+    return out or [_step(StepState.FAILED, reason)]
+
+
+def _settle_stopped(repo: Repository, during: str | None) -> None:
+    """A fetch that ended with its process: the failed step and the reason, the active commit kept."""
+    running = next((s["step"] for s in repo.steps or [] if s["state"] == StepState.RUNNING), None)
+    reason = f"the controller stopped during the {running or during or 'fetch'} step"
+    kept = f"; still using {repo.active_commit[:7]}" if repo.active_commit else ""
+    Repository.update(status=RepositoryStatus.FAILED, steps=_stopped_steps(repo.steps, reason),
+                      last_error=f"{reason}{kept}").where(Repository.id == repo.id).execute()
+
+
+def abort_fetch(job: Job) -> None:
+    """Called in the transaction that cancels or reaps a fetch job (jobs/ending.py)."""
+    repo = Repository.get_or_none(Repository.id == job.repository_id)
+    if repo is None:
+        return
+    if job.state != JobState.CANCELLED:
+        _settle_stopped(repo, None)
+        return
+    before = (job.payload or {}).get("before") or {}
+    if before.get("status") in (RepositoryStatus.READY, RepositoryStatus.FAILED):
+        Repository.update(status=before["status"], steps=before.get("steps") or [], last_error=before.get("last_error"),
+                          fetched_commit=before.get("fetched_commit")).where(Repository.id == repo.id).execute()
+        return
+    # Never fetched before this job: nothing to go back to but "not fetched".
+    Repository.update(status=RepositoryStatus.READY if repo.active_commit else RepositoryStatus.FAILED,
+                      fetched_commit=before.get("fetched_commit", repo.fetched_commit),
+                      steps=[_step(StepState.FAILED, job.error or "cancelled")],
+                      last_error=f"fetch cancelled: {job.error or 'cancelled'}",
+                      ).where(Repository.id == repo.id).execute()
+
+
+def settle_stuck_repositories() -> None:
+    """Repositories left fetching or validating with no job to finish them (a controller that stopped before
+    its jobs could be reaped by this code): record where they stopped."""
+    busy = Job.select(Job.repository).where(Job.state.in_(ACTIVE_JOB_STATES), Job.repository.is_null(False))
+    stuck = Repository.select().where(Repository.status.in_((RepositoryStatus.PENDING, RepositoryStatus.FETCHING,
+                                                             RepositoryStatus.VALIDATING)),
+                                      Repository.id.not_in(busy))
+    for repo in stuck:
+        with database.atomic():
+            if not Job.select().where(Job.repository == repo.id, Job.state.in_(ACTIVE_JOB_STATES)).exists():
+                _settle_stopped(Repository.get_by_id(repo.id), None)

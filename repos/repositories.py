@@ -6,7 +6,7 @@ import shutil
 from peewee import IntegrityError
 
 from errors import FieldError, InputError, NotFound
-from jobs import JobConflict, enqueue
+from jobs import JobConflict, cancel_jobs_of, enqueue
 from models import CommitValidation, Repository, RepositoryStatus, database, isoformat
 from repos.access import access_json, save_access
 from repos.inputs import RepositoryInput, derive_name
@@ -55,46 +55,58 @@ def create_repository(data, settings):
 
 
 def update_repository(repo: Repository, data, settings):
-    """Edit display name, URL, ref or access (the input name is fixed). Returns (repository, job or None)."""
+    """Edit display name, URL, ref or access (the input name is fixed). Returns (repository, job or None).
+
+    One write transaction re-reads the row and changes only the columns the edit names: a concurrent edit
+    of another field, or a fetch job's result, is never overwritten by values read before."""
     v = Validation.of(data)
     if v.has("name") and (v.raw("name") or "") not in ("", repo.name):
         raise InputError([FieldError("name", "the input name cannot be changed; add the repository again "
                                              "under the new name instead")])
     values = RepositoryInput.parse(v.without("name"), allow_local=settings.allow_local_repositories, partial=True)
-    previous = parse_remote_url(repo.url, allow_local=True)
     refetch = False
     with database.atomic():
-        if values.display_name is not None:
-            repo.display_name = values.display_name
+        repo = get_repository(repo.name)  # as it is now, under the write lock
+        previous = parse_remote_url(repo.url, allow_local=True)
+        changes = {}
+        if values.display_name is not None and values.display_name != repo.display_name:
+            changes["display_name"] = values.display_name
         if values.spec is not None and values.spec.url != repo.url:
-            repo.url = values.spec.url
-            refetch = True
+            changes["url"] = values.spec.url
         if values.ref_given or values.spec is not None:
             ref = values.effective_ref()
             if ref != repo.ref:
-                repo.ref = ref
-                refetch = True
-        repo.save()
+                changes["ref"] = ref
+        refetch = "url" in changes or "ref" in changes
+        if changes:
+            Repository.update(**changes).where(Repository.id == repo.id).execute()
+            for key, value in changes.items():
+                setattr(repo, key, value)
         if values.access is not None or values.spec is not None:
             spec = values.spec or parse_remote_url(repo.url, allow_local=settings.allow_local_repositories)
             refetch = save_access(repo, values.access, spec, settings, previous) or refetch
         # Inside the transaction: while a fetch runs, the edit is refused whole (JobConflict) and nothing is saved.
         job = refresh_repository(repo) if refetch else None
-    return repo, job
+    return Repository.get_by_id(repo.id), job
 
 
 def refresh_repository(repo: Repository):
-    """Queue a fetch; raises JobConflict when one is already queued or running for this repository."""
-    job = enqueue(FETCH_JOB, repository=repo)
-    Repository.update(status=RepositoryStatus.PENDING).where(Repository.id == repo.id,
-                                                     Repository.status != RepositoryStatus.FETCHING).execute()
+    """Queue a fetch; raises JobConflict (naming the job) when one is already queued or running for it.
+    The state before is kept with the job, so cancelling it puts the repository back as it was."""
+    from pipeline.fetch_job import snapshot
+    with database.atomic():
+        current = get_repository(repo.name)
+        job = enqueue(FETCH_JOB, repository=current, payload={"before": snapshot(current)})
+        Repository.update(status=RepositoryStatus.PENDING).where(Repository.id == current.id).execute()
     return job
 
 
 def delete_repository(repo: Repository, settings) -> None:
-    """Delete the row and everything fetched for it. A running fetch notices and cleans up after itself."""
+    """Delete the row and everything fetched for it; its queued or running fetch is cancelled (and changes
+    nothing more: the job's writes are bound to it running, and ids are never reused)."""
     with database.atomic():
-        repo.delete_instance()
+        cancel_jobs_of(f"cancelled: the repository {repo.name} was removed", repository=repo)
+        Repository.delete().where(Repository.id == repo.id).execute()
     remove_repository_files(repo.name, settings)
 
 

@@ -39,6 +39,8 @@ from dulwich.client import (
 from dulwich.errors import GitProtocolError, NotGitRepository
 from dulwich.protocol import Protocol
 
+from jobs import processes
+
 from .urls import RemoteSpec
 
 V2 = 2
@@ -176,6 +178,7 @@ class ChildConn(TimedConn):
     def __init__(self, argv: list[str], clock: Clock, first_wait: float, env: dict[str, str] | None = None):
         self.proc = subprocess.Popen(argv, bufsize=0, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env, start_new_session=True)
+        processes.track(self.proc)  # cancelling the fetch job ends ssh / upload-pack
         super().__init__(self.proc.stdout.fileno(), self.proc.stdin.write, self._shutdown, clock, first_wait,
                          self.proc.stderr)
 

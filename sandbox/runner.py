@@ -40,6 +40,10 @@ from sandbox.config import (
 
 __all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "SandboxError", "hide_from_sandbox", "run"]
 
+# The controller's registry of job processes (jobs/processes.py, set by create_app): each sandbox is tracked
+# as a process of the job that runs it. None outside the controller (this module needs no database).
+tracker = None
+
 _CHILD_SOURCE = (Path(__file__).with_name("child.py")).read_text(encoding="utf-8")
 
 DEFAULT_TIMEOUT = 20.0
@@ -218,9 +222,13 @@ def run(operation: str, payload: dict, checkouts: list[Path], *, timeout: float,
                                 env=env, pass_fds=(result_w,), start_new_session=True, close_fds=True, **extra)
         os.close(result_w)
         result_w = -1
+        if tracker is not None:
+            tracker.track(proc)  # cancelling the job ends the sandbox and everything in it
         try:
             out, err, result, problem = _collect(proc, result_r, deadline)
         finally:
+            if tracker is not None:
+                tracker.untrack(proc)
             _kill_group(proc)
             proc.stdout.close()
             proc.stderr.close()

@@ -33,6 +33,7 @@ ACCEPTED = {"202": json_response(ref("Accepted"), "started; follow /api/jobs/{jo
 JOB_START = errors("400", "404", "409")
 # /healthz: the installed nix's version (null: nix is missing or does not answer)
 HEALTH_NIX = {"nix_version": {"type": ["string", "null"], "description": "the installed nix's version, e.g. 2.8.0"}}
+JOB_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 
 
 def _list(schema: str) -> dict:
@@ -117,8 +118,14 @@ PATHS = {
     "/api/tags/{name}/deploy": {"parameters": NAME_PARAMETER,
                                 "post": {"responses": {**ACCEPTED, **JOB_START}}},
     "/api/jobs/{id}": {
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "parameters": JOB_ID,
         "get": {"responses": {"200": json_response(ref("Job")), **READ_NAMED}},
+    },
+    # Cancel: a queued or running job ends "cancelled", its processes are ended, its subject is as before.
+    "/api/jobs/{id}/cancel": {
+        "parameters": JOB_ID,
+        "post": {"responses": {"200": json_response(ref("Job"), "cancelled"),
+                               **errors("400", "404", "409")}},
     },
 }
 

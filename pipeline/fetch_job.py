@@ -108,7 +108,7 @@ def _fetch_and_validate(ctx, repo) -> None:
         export_tree(settings.mirror_path(repo.name), result.commit, checkout,
                     max_bytes=settings.checkout_max_bytes, max_files=settings.checkout_max_files)
     except ExportError as exc:
-        _fail_fetch(repo, str(exc))
+        _fail_fetch(ctx, repo, str(exc))
         prune_checkouts(repo.id, settings, log=ctx.log)  # the refused commit is not kept in the mirror
         raise JobFailed(str(exc)) from None
     fetch_step = _step(StepState.PASSED, detail)

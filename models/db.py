@@ -16,7 +16,8 @@ def open_database(path) -> SqliteDatabase:
         return current
     db = SqliteDatabase(
         str(path),
-        pragmas={"journal_mode": "wal", "busy_timeout": 10000, "foreign_keys": 1, "synchronous": "normal"},
+        # busy_timeout first: the others wait for it (two workers opening a new file race for journal_mode).
+        pragmas={"busy_timeout": 10000, "journal_mode": "wal", "foreign_keys": 1, "synchronous": "normal"},
         check_same_thread=False,
         # Writers take the lock when their transaction begins: a read-then-write transaction that waits for
         # it later would get "database is locked" at once instead of waiting for the busy timeout.

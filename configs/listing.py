@@ -9,13 +9,16 @@ from models import Device, DeviceTag, Tag
 
 
 def tags_by_device(device_ids: list[int]) -> dict[int, list[Tag]]:
-    """device id -> its tags in their order, in one query."""
+    """device id -> its tags in their order: the links as plain rows, then each tag once (two queries)."""
     result: dict[int, list[Tag]] = {device_id: [] for device_id in device_ids}
-    if device_ids:
-        links = (DeviceTag.select(DeviceTag, Tag).join(Tag).where(DeviceTag.device.in_(device_ids))
-                 .order_by(DeviceTag.device, DeviceTag.position))
-        for link in links:
-            result[link.device_id].append(link.tag)
+    if not device_ids:
+        return result
+    links = list(DeviceTag.select(DeviceTag.device, DeviceTag.tag).where(DeviceTag.device.in_(device_ids))
+                 .order_by(DeviceTag.device, DeviceTag.position).tuples())
+    tag_ids = sorted({tag_id for _, tag_id in links})
+    tags = {tag.id: tag for tag in Tag.select().where(Tag.id.in_(tag_ids))} if tag_ids else {}
+    for device_id, tag_id in links:
+        result[device_id].append(tags[tag_id])
     return result
 
 
@@ -24,9 +27,9 @@ def devices_by_tag(tag_ids: list[int]) -> dict[int, list[str]]:
     result: dict[int, list[str]] = {tag_id: [] for tag_id in tag_ids}
     if tag_ids:
         links = (DeviceTag.select(DeviceTag.tag, Device.name).join(Device).where(DeviceTag.tag.in_(tag_ids))
-                 .order_by(DeviceTag.id))
-        for link in links:
-            result[link.tag_id].append(link.device.name)
+                 .order_by(DeviceTag.id).tuples())
+        for tag_id, name in links:
+            result[tag_id].append(name)
     return result
 
 

@@ -11,7 +11,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from configs.catalog import available_modules
-from configs.service import DEVICE_PRIORITY, device_tags
+from configs.listing import tags_by_device
+from configs.service import DEVICE_PRIORITY
 from deploy.model import DeviceConfig, FlakeInput, ModuleFile
 from models import Device
 from pipeline.commit_validation import active_validations
@@ -96,12 +97,13 @@ def compose(settings) -> Composition:
     """
     catalog = available_modules()
     inputs, checkouts = flake_inputs(settings)
-    query = Device.select().order_by(Device.name)
+    rows = list(Device.select().order_by(Device.name))
+    tags = tags_by_device([d.id for d in rows])  # one query for every device's tags
     plans, requests, index = [], [], {}
     skipped = []
-    for device in query:
+    for device in rows:
         sources = [("device", DEVICE_PRIORITY, f"hosts/{device.name}", device.modules)]
-        sources += [(f"tag-{t.name}", t.priority, f"tags/{t.name}", t.modules) for t in device_tags(device)]
+        sources += [(f"tag-{t.name}", t.priority, f"tags/{t.name}", t.modules) for t in tags[device.id]]
         wanted, all_modules = [], []
         for owner, priority, path, modules in sources:
             all_modules += modules

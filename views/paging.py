@@ -1,4 +1,4 @@
-"""Pages of a list: ``?page=`` (from 1) and ``?per_page=`` (1 to MAX_PER_PAGE, DEFAULT_PER_PAGE by default).
+"""Pages of a list: ``?page=`` (from 1) and ``?per_page=`` (1 to MAX_PER_PAGE, DEFAULT_PER_PAGE = 25 by default).
 
 JSON lists stay arrays; the response names the next page in a ``Link`` header (RFC 8288: rel next, prev,
 first, last, like GitHub's API) and gives the number of matching items in ``X-Total-Count``. Pages show the same
@@ -14,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 
 from validation import FormSource, Validation
 
-DEFAULT_PER_PAGE = 50
+DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 200
 
 

@@ -5,19 +5,20 @@ keys of the SSH hosts in the list (instead of four per repository).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from peewee import fn
 
 from models import (
     AccessKind,
-    CommitValidation,
     Job,
     JobState,
     KnownHost,
     Repository,
     RepositoryAccess,
     RepositoryStatus,
+    database,
 )
 from repos.urls import parse_remote_url
 
@@ -36,6 +37,11 @@ def _ssh_host(repo: Repository) -> tuple[str, int] | None:
     return (spec.host, spec.port or 22) if spec.scheme == "ssh" else None
 
 
+def _in(values) -> str:
+    return ", ".join("?" * len(values))
+
+
+# The four lookups are written out: for a page of rows, building them with peewee cost more than running them.
 def load_rows(repos) -> list[RepositoryRow]:
     """RepositoryRows for `repos` (a query or a list), in the same order."""
     repos = list(repos)
@@ -44,18 +50,17 @@ def load_rows(repos) -> list[RepositoryRow]:
         return rows
     by_id = {row.repo.id: row for row in rows}
     ids = list(by_id)
-    active = (CommitValidation.select(CommitValidation.repository, CommitValidation.modules)
-              .join(Repository, on=((CommitValidation.repository == Repository.id)
-                                    & (CommitValidation.commit == Repository.active_commit)))
-              .where(Repository.id.in_(ids)))
-    for validation in active:
-        by_id[validation.repository_id].modules = validation.modules or []
-    unfinished = (Job.select().where(Job.repository.in_(ids), Job.state.in_((JobState.QUEUED, JobState.RUNNING)))
-                  .order_by(Job.id))
+    active = database.execute_sql(
+        'SELECT v.repository_id, v.modules FROM commit_validation v JOIN repository r ON v.repository_id = r.id '
+        f'AND v."commit" = r.active_commit WHERE r.id IN ({_in(ids)})', ids)
+    for repository_id, modules in active:
+        by_id[repository_id].modules = json.loads(modules) if modules else []
+    unfinished = Job.raw(f"SELECT * FROM job WHERE repository_id IN ({_in(ids)}) AND state IN (?, ?) ORDER BY id",
+                         *ids, JobState.QUEUED.value, JobState.RUNNING.value)
     for job in unfinished:  # the newest wins, as in jobs.active_job_for
         by_id[job.repository_id].job = job
     _load_children([row.job for row in rows if row.job])
-    for access in RepositoryAccess.select().where(RepositoryAccess.repository.in_(ids)):
+    for access in RepositoryAccess.raw(f"SELECT * FROM repository_access WHERE repository_id IN ({_in(ids)})", *ids):
         by_id[access.repository_id].access = access
     for row in rows:
         if row.access is None:
@@ -64,7 +69,7 @@ def load_rows(repos) -> list[RepositoryRow]:
     names = sorted({host for host, _ in filter(None, hosts.values())})
     if names:
         keys: dict[tuple[str, int], list[KnownHost]] = {}
-        for key in KnownHost.select().where(KnownHost.host.in_(names)).order_by(KnownHost.key_type):
+        for key in KnownHost.raw(f"SELECT * FROM known_host WHERE host IN ({_in(names)}) ORDER BY key_type", *names):
             keys.setdefault((key.host, key.port), []).append(key)
         for row in rows:
             if hosts[row.repo.id]:
@@ -77,7 +82,7 @@ def _load_children(jobs: list[Job]) -> None:
     if not jobs:
         return
     children: dict[int, list[Job]] = {job.id: [] for job in jobs}
-    for child in Job.select().where(Job.parent.in_(list(children))).order_by(Job.id):
+    for child in Job.raw(f"SELECT * FROM job WHERE parent_id IN ({_in(children)}) ORDER BY id", *children):
         children[child.parent_id].append(child)
     for job in jobs:
         job.children = children[job.id]  # shadows the backref query (a non-data descriptor)

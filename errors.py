@@ -1,6 +1,8 @@
 """Errors every interface (page, JSON, CLI) turns into the same message."""
 from __future__ import annotations
 
+import errno
+import shutil
 from dataclasses import dataclass
 
 
@@ -57,3 +59,29 @@ def hide_paths(text: str | None) -> str | None:
         if len(path) > 1:
             text = text.replace(path + "/", _HIDDEN[path] + "/")
     return text
+
+
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full_message(data_folder) -> str:
+    """The one message for a full disk, on pages, in JSON (507) and in jobs."""
+    try:
+        free = shutil.disk_usage(data_folder).free
+    except OSError:
+        free = 0
+    return f"the data folder's disk is full ({free // (1024 * 1024)} MB free)"
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """True when ``exc`` (or what caused it) is "no space left" from the OS or "database or disk is full"
+    from SQLite."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+            return True
+        if "database or disk is full" in str(exc) or "No space left on device" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

@@ -196,8 +196,8 @@ def abort_device_job(job: Job) -> None:
     (and those of a tag deploy's device jobs) end failed with the reason, never stay running."""
     jobs = [job.id] + [c.id for c in Job.select(Job.id).where(Job.parent == job.id)]
     for record in Deployment.select().where(Deployment.job.in_(jobs), Deployment.state == DeploymentState.RUNNING):
-        reason = (job.error or "cancelled") if job.state == JobState.CANCELLED else \
-            f"the controller stopped during {_what(record.kind)}"
+        reaped = job.state != JobState.CANCELLED and (job.error or "").startswith("the controller stopped")
+        reason = f"the controller stopped during {_what(record.kind)}" if reaped else (job.error or "cancelled")
         Deployment.update(state=DeploymentState.FAILED, error=reason, finished_at=utcnow()).where(
             Deployment.id == record.id, Deployment.state == DeploymentState.RUNNING).execute()
 

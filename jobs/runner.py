@@ -10,7 +10,7 @@ import threading
 import time
 import traceback
 
-from errors import hide_paths
+from errors import disk_full_message, hide_paths, is_disk_full
 from jobs import processes, queue, registry
 from jobs.context import JobContext
 from jobs.ending import reap_orphans
@@ -63,21 +63,46 @@ def run_job(job: Job, settings, kinds: JobKinds) -> None:
         kinds.handler_for(job.kind)(ctx)
     except Exception as exc:  # a job's failure is data, the worker goes on
         message = hide_paths(str(exc)) or exc.__class__.__name__
+        if is_disk_full(exc):
+            message = disk_full_message(settings.project_path)
         if ctx.cancelled.is_set():
             log.info("job %s (%s) stopped after it was cancelled: %s", job.id, job.kind, message)
         else:
             log.warning("job %s (%s) failed: %s", job.id, job.kind, message)
             log.debug("job %s traceback:\n%s", job.id, traceback.format_exc())
-            ctx.log(f"failed: {message}")
-        ctx.flush()
-        queue.finish(job.id, ok=False, error=message)
+        _record_end(ctx, kinds, ok=False, error=message)
     else:
-        ctx.flush()
-        queue.finish(job.id, ok=True)
+        _record_end(ctx, kinds, ok=True)
     finally:
         stop.set()
         processes.bind_thread(None)
         processes.end([job.id])  # nothing it started outlives it
+
+
+FINISH_RETRY_SECONDS = 600
+
+
+def _record_end(ctx: JobContext, kinds: JobKinds, *, ok: bool, error: str | None = None) -> None:
+    """Record the outcome; while the disk is full, try again every second (for up to 10 minutes), so the
+    job ends with its own reason as soon as there is room, and its subject is not left half-way."""
+    deadline = time.monotonic() + FINISH_RETRY_SECONDS
+    while True:
+        try:
+            if error and not ctx.cancelled.is_set():
+                ctx.log(f"failed: {error}")
+            ctx.flush()
+            queue.finish(ctx.job_id, ok=ok, error=error)
+            if not ok:
+                ended = Job.get_or_none(Job.id == ctx.job_id)
+                if ended is not None and ended.state == JobState.FAILED:
+                    kinds.abort(ended)  # a subject the handler could not settle (the disk was full, say)
+            return
+        except Exception as exc:  # noqa: BLE001
+            if not is_disk_full(exc) or time.monotonic() > deadline:
+                log.exception("could not record the end of job %s", ctx.job_id)
+                return
+            error = disk_full_message(ctx.settings.project_path) if not ok else error
+            time.sleep(1)
 
 
 class JobRunner:

@@ -10,6 +10,7 @@ import urllib3.exceptions
 from dulwich.client import HTTPUnauthorized
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
 
+from errors import is_disk_full
 from repos.transport import Auth, Clock, FetchError
 from repos.urls import RemoteSpec
 
@@ -89,6 +90,8 @@ def classify(exc: BaseException, spec: RemoteSpec, auth: Auth, clock: Clock, ref
     for e in _chain(exc):
         if isinstance(e, FetchError):
             return e
+        if is_disk_full(e):  # not the remote's fault: the caller names the data folder's free space
+            return FetchError("disk_full", "no space left on the data folder's disk")
         if isinstance(e, HTTPUnauthorized):
             return _auth_error(spec, auth, 401)
         if isinstance(e, NotGitRepository):

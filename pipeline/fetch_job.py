@@ -11,7 +11,7 @@ import shutil
 
 from peewee import fn
 
-from errors import hide_paths
+from errors import disk_full_message, hide_paths, is_disk_full
 from jobs import JobCancelled, JobFailed
 from models import (
     ACTIVE_JOB_STATES,
@@ -68,7 +68,12 @@ def fetch_repository(ctx) -> None:
         raise
     except Exception as exc:  # whatever went wrong, the repository must not stay "fetching"
         message = hide_paths(str(exc)) or type(exc).__name__
-        _fail_fetch(ctx, repo, message)
+        if is_disk_full(exc):
+            message = disk_full_message(ctx.settings.project_path)
+        try:
+            _fail_fetch(ctx, repo, message)
+        except Exception:  # a full disk: the runner records it once there is room
+            pass
         raise JobFailed(message) from None
 
 
@@ -97,8 +102,9 @@ def _fetch_and_validate(ctx, repo) -> None:
                            max_object_bytes=settings.fetch_max_object_bytes)
     except FetchError as exc:
         ctx.check()  # a fetch stopped by a cancel is no failure of the repository
-        _fail_fetch(ctx, repo, exc.message)
-        raise JobFailed(exc.message) from None
+        message = disk_full_message(settings.project_path) if exc.code == "disk_full" else exc.message
+        _fail_fetch(ctx, repo, message)
+        raise JobFailed(message) from None
     detail = (f"{result.resolved_ref} at {result.commit[:7]}, {result.bytes_received} bytes received"
               if result.changed else f"{result.resolved_ref} at {result.commit[:7]}, unchanged")
     ctx.log(detail)
@@ -199,22 +205,29 @@ def _stopped_steps(steps: list[dict], reason: str) -> list[dict]:
     return out or [_step(StepState.FAILED, reason)]
 
 
-def _settle_stopped(repo: Repository, during: str | None) -> None:
-    """A fetch that ended with its process: the failed step and the reason, the active commit kept."""
+IN_PROGRESS = (RepositoryStatus.PENDING, RepositoryStatus.FETCHING, RepositoryStatus.VALIDATING)
+
+
+def _settle_stopped(repo: Repository, reason: str | None) -> None:
+    """A fetch that ended without settling its repository (its process died, or the disk was full): the
+    step it was in fails with the reason, the active commit stays in use."""
     running = next((s["step"] for s in repo.steps or [] if s["state"] == StepState.RUNNING), None)
-    reason = f"the controller stopped during the {running or during or 'fetch'} step"
+    reason = reason or f"the controller stopped during the {running or 'fetch'} step"
     kept = f"; still using {repo.active_commit[:7]}" if repo.active_commit else ""
     Repository.update(status=RepositoryStatus.FAILED, steps=_stopped_steps(repo.steps, reason),
                       last_error=f"{reason}{kept}").where(Repository.id == repo.id).execute()
 
 
 def abort_fetch(job: Job) -> None:
-    """Called in the transaction that cancels or reaps a fetch job (jobs/ending.py)."""
+    """Called in the transaction that cancels or reaps a fetch job (jobs/ending.py), and after a failed job
+    whose handler could not record the failure, e.g. on a full disk (jobs/runner.py)."""
     repo = Repository.get_or_none(Repository.id == job.repository_id)
     if repo is None:
         return
     if job.state != JobState.CANCELLED:
-        _settle_stopped(repo, None)
+        if repo.status in IN_PROGRESS:
+            stopped = (job.error or "").startswith("the controller stopped")
+            _settle_stopped(repo, None if stopped else job.error)
         return
     before = (job.payload or {}).get("before") or {}
     if before.get("status") in (RepositoryStatus.READY, RepositoryStatus.FAILED):
@@ -233,9 +246,7 @@ def settle_stuck_repositories() -> None:
     """Repositories left fetching or validating with no job to finish them (a controller that stopped before
     its jobs could be reaped by this code): record where they stopped."""
     busy = Job.select(Job.repository).where(Job.state.in_(ACTIVE_JOB_STATES), Job.repository.is_null(False))
-    stuck = Repository.select().where(Repository.status.in_((RepositoryStatus.PENDING, RepositoryStatus.FETCHING,
-                                                             RepositoryStatus.VALIDATING)),
-                                      Repository.id.not_in(busy))
+    stuck = Repository.select().where(Repository.status.in_(IN_PROGRESS), Repository.id.not_in(busy))
     for repo in stuck:
         with database.atomic():
             if not Job.select().where(Job.repository == repo.id, Job.state.in_(ACTIVE_JOB_STATES)).exists():

@@ -50,7 +50,7 @@ class FetchError(Exception):
     """A fetch that failed; ``code`` is machine-readable, ``message`` is for people (never holds secrets)."""
 
     codes = ("unknown_ref", "unreachable", "auth_required", "auth_failed", "timeout", "not_found",
-             "host_key", "protocol", "too_large")
+             "host_key", "protocol", "too_large", "disk_full")
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

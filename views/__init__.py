@@ -5,6 +5,7 @@ from flask import render_template, request
 from werkzeug.exceptions import HTTPException
 
 from auth import json_error, wants_json
+from errors import disk_full_message, is_disk_full
 
 # Only the controller's own scripts and styles (no inline code, handlers or style attributes); module icons are
 # data: images; htmx talks to the controller only.
@@ -58,6 +59,12 @@ def register_views(app) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        if is_disk_full(exc):
+            message = disk_full_message(app.config["THYMIS"].project_path)
+            app.logger.error("%s %s: %s", request.method, request.path, message)
+            if wants_json():
+                return json_error(507, "disk_full", message)
+            return render_template("error.html", status=507, title="Disk full", message=message), 507
         app.logger.exception("unexpected error on %s %s", request.method, request.path)
         message = "the controller hit an unexpected error; the details are in its log"
         if wants_json():

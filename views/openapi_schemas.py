@@ -52,12 +52,13 @@ ERROR_TEXT = {
     "422": "invalid input (error.field names the first bad field, error.errors lists all; a body that is not "
            "JSON or is nested deeper than 64 levels: code invalid_json, field body)",
     "500": "unexpected error (the details are in the controller's log)",
+    "507": "the data folder's disk is full (error.message says how much is free); nothing was half written",
 }
 
 
 def errors(*codes: str) -> dict:
-    """The error responses of an operation: always 401 and 500, plus ``codes``."""
-    return {code: json_response(ref("Error"), ERROR_TEXT[code]) for code in sorted({"401", "500", *codes})}
+    """The error responses of an operation: always 401, 500 and 507, plus ``codes``."""
+    return {code: json_response(ref("Error"), ERROR_TEXT[code]) for code in sorted({"401", "500", "507", *codes})}
 
 
 # Error sets by kind of operation.

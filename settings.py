@@ -26,6 +26,7 @@ class Settings:
     deploy_parallel: int = 4
     job_threads: int = 2
     start_job_worker: bool = True
+    job_grace_seconds: float = 20.0  # on SIGTERM: how long running jobs may finish (keep below gunicorn's 30 s)
     fetch_connect_timeout: float = 15.0
     fetch_transfer_timeout: float = 300.0
     sandbox: str = "bwrap"                   # or "unsafe-none": repository code runs without isolation
@@ -132,6 +133,7 @@ def load_settings(overrides: dict | None = None) -> Settings:
         "deploy_parallel": int(os.environ.get("THYMIS_DEPLOY_PARALLEL", "4")),
         "job_threads": int(os.environ.get("THYMIS_JOB_THREADS", "2")),
         "start_job_worker": not _is_cli_command(),
+        "job_grace_seconds": float(os.environ.get("THYMIS_JOB_GRACE_SECONDS", "20")),
         "sandbox": (os.environ.get("THYMIS_SANDBOX") or "bwrap").strip(),
         "sandbox_python": os.environ.get("THYMIS_SANDBOX_PYTHON") or None,
         "sandbox_env": _env_path("THYMIS_SANDBOX_ENV"),

@@ -92,3 +92,12 @@ def finish(job_id: int, *, ok: bool, error: str | None = None) -> None:
     Job.update(state=JobState.SUCCEEDED if ok else JobState.FAILED, phase="done" if ok else "failed", error=error,
                finished_at=utcnow(), heartbeat_at=utcnow()
                ).where(Job.id == job_id, Job.state == JobState.RUNNING).execute()
+
+
+def requeue(job_id: int, note: str) -> bool:
+    """Put a job this process was running back in the queue (a graceful stop ran out of time): any worker
+    may claim it again. Its handler here, if it still runs, changes nothing more (writes are bound to the
+    job running in this process)."""
+    return Job.update(state=JobState.QUEUED, phase="queued", worker=None, started_at=None, heartbeat_at=None,
+                      log=Job.log.concat(f"\n{note}\n")).where(
+        Job.id == job_id, Job.state == JobState.RUNNING, Job.worker == worker_id()).execute() > 0

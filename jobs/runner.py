@@ -5,6 +5,7 @@ the CLI and tests use, where a queued job runs only when someone calls ``JobRunn
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -118,6 +119,7 @@ class JobRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._running: set[int] = set()
 
     def start(self) -> None:
         reap_orphans(self.kinds)
@@ -126,6 +128,8 @@ class JobRunner:
             thread = threading.Thread(target=self._loop, name=f"job-worker-{number}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        # gunicorn's worker leaves through sys.exit after a SIGTERM: let running jobs finish first.
+        atexit.register(self.shutdown)
 
     def wake(self) -> None:
         self._wake.set()
@@ -139,11 +143,25 @@ class JobRunner:
         return True
 
     def stop(self, timeout: float = 10) -> None:
+        atexit.unregister(self.shutdown)
         queue.off_enqueue(self.wake)
         self._stop.set()
         self._wake.set()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(deadline - time.monotonic(), 0))
+
+    def shutdown(self, grace: float | None = None) -> list[int]:
+        """Stop claiming jobs, let the running ones finish for ``grace`` seconds (THYMIS_JOB_GRACE_SECONDS),
+        and put those still running back in the queue for another worker (or the next start). Returns them."""
+        grace = self.settings.job_grace_seconds if grace is None else grace
+        self.stop(grace)
+        left = sorted(self._running)
+        for job_id in left:
+            requeued = queue.requeue(job_id, f"the controller stopped before this job ended (waited {grace:g} s); "
+                                             "queued again")
+            log.warning("job %s %s", job_id, "queued again" if requeued else "had ended meanwhile")
+        return left
 
     def _loop(self) -> None:
         reap_every = 30
@@ -153,9 +171,15 @@ class JobRunner:
                 tick += 1
                 if tick % reap_every == 0:
                     reap_orphans(self.kinds)
+                if self._stop.is_set():
+                    break
                 job = queue.claim()
                 if job is not None:
-                    run_job(job, self.settings, self.kinds)
+                    self._running.add(job.id)
+                    try:
+                        run_job(job, self.settings, self.kinds)
+                    finally:
+                        self._running.discard(job.id)
                     continue
             except Exception:  # e.g. database busy; try again next tick
                 log.exception("job worker error")

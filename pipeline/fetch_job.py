@@ -13,6 +13,7 @@ from peewee import fn
 
 from errors import disk_full_message, hide_paths, is_disk_full
 from jobs import JobCancelled, JobFailed
+from jobs.queue import worker_id
 from models import (
     ACTIVE_JOB_STATES,
     CommitValidation,
@@ -42,7 +43,9 @@ def _step(state: str, detail: str) -> dict:
 
 
 def _job_running(job_id: int):
-    return fn.EXISTS(Job.select(Job.id).where(Job.id == job_id, Job.state == JobState.RUNNING))
+    """The job runs, in this process (a job queued again after a graceful stop may run elsewhere now)."""
+    return fn.EXISTS(Job.select(Job.id).where(Job.id == job_id, Job.state == JobState.RUNNING,
+                                              Job.worker == worker_id()))
 
 
 def _update(ctx, **fields) -> bool:

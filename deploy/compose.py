@@ -17,6 +17,7 @@ from deploy.model import DeviceConfig, FlakeInput, ModuleFile
 from models import Device
 from pipeline.commit_validation import active_validations
 from pipeline.fetch import nix_input_url
+from pipeline.self_heal import MissingCheckout, ensure_checkout
 from sandbox import render
 
 CORE_MODULE = "thymis_controller.modules.thymis.ThymisDevice"
@@ -68,9 +69,11 @@ def flake_inputs(settings) -> tuple[list[FlakeInput], list]:
     inputs, checkouts = [], []
     for validation in active_validations():
         repo = validation.repository
-        checkout = settings.checkout_root(repo.name) / repo.active_commit
-        if not checkout.is_dir():
-            continue
+        try:
+            checkout = ensure_checkout(repo, settings)  # exported again if it went missing
+        except MissingCheckout as exc:
+            from deploy.render import GenerationError
+            raise GenerationError(f"repository {repo.name}: {exc}") from None
         has_thymis = bool((validation.flake or {}).get("has_thymis_input"))
         inputs.append(FlakeInput(name=repo.name, url=nix_input_url(checkout), has_thymis_input=has_thymis))
         checkouts.append(checkout)

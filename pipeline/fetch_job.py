@@ -33,6 +33,7 @@ from pipeline.commit_validation import (
 )
 from pipeline.fetch import ExportError, FetchError, export_tree, fetch
 from pipeline.mirror_gc import tidy_mirror
+from pipeline.self_heal import mirror_problem, move_aside
 from repos.connect import repository_auth
 from repos.repositories import remove_repository_files
 from repos.urls import parse_remote_url
@@ -97,29 +98,20 @@ def _fetch_and_validate(ctx, repo) -> None:
         ctx.log(f"warning: {spec.warning}")
     ctx.progress("connecting", force=True)
     try:
-        with repository_auth(repo, spec, settings) as auth:  # keys on disk only inside this block
-            result = fetch(settings.mirror_path(repo.name), spec, repo.ref, auth=auth, progress=ctx.progress,
-                           connect_timeout=settings.fetch_connect_timeout,
-                           transfer_timeout=settings.fetch_transfer_timeout,
-                           stall_timeout=settings.fetch_stall_seconds, max_bytes=settings.fetch_max_bytes,
-                           max_object_bytes=settings.fetch_max_object_bytes)
+        result, checkout = _fetch_and_export(ctx, repo, spec)
     except FetchError as exc:
         ctx.check()  # a fetch stopped by a cancel is no failure of the repository
         message = disk_full_message(settings.project_path) if exc.code == "disk_full" else exc.message
         _fail_fetch(ctx, repo, message)
         raise JobFailed(message) from None
+    except ExportError as exc:
+        message = disk_full_message(settings.project_path) if is_disk_full(exc) else str(exc)
+        _fail_fetch(ctx, repo, message)
+        prune_checkouts(repo.id, settings, log=ctx.log)  # the refused commit is not kept in the mirror
+        raise JobFailed(message) from None
     detail = (f"{result.resolved_ref} at {result.commit[:7]}, {result.bytes_received} bytes received"
               if result.changed else f"{result.resolved_ref} at {result.commit[:7]}, unchanged")
     ctx.log(detail)
-    ctx.progress("exporting", force=True)
-    checkout = settings.checkout_root(repo.name) / result.commit
-    try:
-        export_tree(settings.mirror_path(repo.name), result.commit, checkout,
-                    max_bytes=settings.checkout_max_bytes, max_files=settings.checkout_max_files)
-    except ExportError as exc:
-        _fail_fetch(ctx, repo, str(exc))
-        prune_checkouts(repo.id, settings, log=ctx.log)  # the refused commit is not kept in the mirror
-        raise JobFailed(str(exc)) from None
     fetch_step = _step(StepState.PASSED, detail)
     still_there = _update(ctx, fetched_commit=result.commit, last_checked_at=utcnow(), last_error=None,
                           status=RepositoryStatus.VALIDATING, steps=[fetch_step] + pending_steps())
@@ -144,6 +136,37 @@ def _fetch_and_validate(ctx, repo) -> None:
         prune_checkouts(repo.id, settings, log=ctx.log)
         raise JobFailed(message)
     prune_checkouts(repo.id, settings, log=ctx.log)
+
+
+def _fetch_and_export(ctx, repo, spec):
+    """Fetch the ref and export its commit; a mirror that fails an integrity check on the way is moved aside
+    and fetched afresh, once (the reason goes to the log)."""
+    settings = ctx.settings
+    mirror = settings.mirror_path(repo.name)
+    for attempt in (1, 2):
+        try:
+            with repository_auth(repo, spec, settings) as auth:  # keys on disk only inside this block
+                result = fetch(mirror, spec, repo.ref, auth=auth, progress=ctx.progress,
+                               connect_timeout=settings.fetch_connect_timeout,
+                               transfer_timeout=settings.fetch_transfer_timeout,
+                               stall_timeout=settings.fetch_stall_seconds, max_bytes=settings.fetch_max_bytes,
+                               max_object_bytes=settings.fetch_max_object_bytes)
+            ctx.progress("exporting", force=True)
+            checkout = settings.checkout_root(repo.name) / result.commit
+            export_tree(mirror, result.commit, checkout,
+                        max_bytes=settings.checkout_max_bytes, max_files=settings.checkout_max_files)
+            return result, checkout
+        except (JobCancelled, JobFailed, ExportError):
+            raise
+        except Exception:
+            ctx.check()
+            problem = mirror_problem(mirror) if attempt == 1 else None
+            if problem is None:
+                raise
+            broken = move_aside(mirror)
+            ctx.log(f"the mirror failed an integrity check ({problem}); moved aside to {broken.name}, "
+                    "fetching the repository afresh")
+    raise AssertionError("unreachable")
 
 
 def _activate(ctx, repo, commit: str, validation, steps: list[dict]) -> bool:

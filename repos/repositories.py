@@ -111,7 +111,8 @@ def delete_repository(repo: Repository, settings) -> None:
 
 
 def remove_repository_files(name: str, settings) -> None:
-    for path in (settings.mirror_path(name), settings.checkout_root(name)):
+    mirror = settings.mirror_path(name)
+    for path in (mirror, mirror.with_name(mirror.name + ".broken"), settings.checkout_root(name)):
         shutil.rmtree(path, ignore_errors=True)
 
 

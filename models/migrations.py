@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+
+from peewee import OperationalError
 
 from models import entities as e
 from models.db import database
@@ -113,7 +116,24 @@ MIGRATIONS = [_initial, _devices_and_tags, _deployments, _repository_access, _ca
               _ids_never_reused]
 
 
+MIGRATE_WAIT_SECONDS = 600
+
+
 def migrate() -> int:
+    """Bring the schema up to date. Several workers start at once: one migrates, the others wait for its
+    write lock (a rebuild of a large job table can outlast SQLite's busy timeout) and then find it done."""
+    deadline = time.monotonic() + MIGRATE_WAIT_SECONDS
+    while True:
+        try:
+            return _migrate()
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            log.info("waiting for another process to finish migrating the database")
+            time.sleep(0.5)
+
+
+def _migrate() -> int:
     db = database.obj
     # Rebuilding a table drops the old one: with foreign keys on, that would delete the rows referring to it.
     db.execute_sql("PRAGMA foreign_keys = OFF")

@@ -134,7 +134,5 @@ def create_app(config: dict | None = None) -> Flask:
     runner = JobRunner(settings, kinds, threads=settings.job_threads)
     app.extensions["jobs"] = runner
     if settings.start_job_worker:
-        from jobs.leftovers import sweep
-        sweep(settings)
         runner.start()
     return app

@@ -1,6 +1,6 @@
 """SIGTERM (issue 14, item 8): a real gunicorn worker told to stop lets its running job finish for the grace
-period (THYMIS_JOB_GRACE_SECONDS) and queues again a job that does not, which a worker then runs to its end;
-temporary folders of stopped processes are swept at start-up."""
+period (THYMIS_JOB_GRACE_SECONDS) and queues again a job that does not, which a worker then runs to its end.
+(Temporary files of stopped processes are swept at start-up: pipeline/leftovers.py, tests/test_fetch_limits.py.)"""
 import os
 import re
 import signal
@@ -89,23 +89,3 @@ def _worker_or_none(job_id: int) -> int | None:
     with database.connection_context():
         worker = Job.get_by_id(job_id).worker
     return int(worker.rpartition(":")[2]) if worker else None
-
-
-def test_temporary_folders_of_stopped_processes_are_swept(app_factory, tmp_path):
-    import tempfile
-
-    from jobs import leftovers
-    old = time.time() - leftovers.STALE_SECONDS - 60
-    checkouts = tmp_path / "data" / "checkouts" / "r"
-    checkouts.mkdir(parents=True)
-    stale_export, fresh_export = checkouts / f".{'a' * 40}.x1.tmp", checkouts / f".{'b' * 40}.x2.tmp"
-    stale_sandbox = Path(tempfile.mkdtemp(prefix="thymis-sandbox-"))
-    for path in (stale_export, fresh_export):
-        path.mkdir()
-    kept = checkouts / ("c" * 40)
-    kept.mkdir()
-    for path in (stale_export, stale_sandbox, kept):
-        os.utime(path, (old, old))
-    app_factory()
-    assert not stale_export.exists() and not stale_sandbox.exists()
-    assert fresh_export.exists() and kept.exists()

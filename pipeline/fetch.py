@@ -149,10 +149,14 @@ class _PackSink:
             self._drop()
 
     def _drop(self) -> None:
-        try:
-            self._abort()  # closes and removes the temporary pack
-        except OSError:
-            pass
+        for _attempt in range(2):
+            try:
+                self._abort()  # closes and removes the temporary pack
+                return
+            except OSError:
+                # A full disk: closing failed to flush (the file is closed all the same) before the
+                # removal; a second call finds it closed and removes it, giving the space back.
+                pass
 
 
 class _Want:

@@ -15,12 +15,17 @@ from auth.passwords import set_admin_password
 from auth.tokens import TokenError, create_token, revoke_token
 from errors import InputError
 from models import ApiToken, Job, JobState, Repository
-from repos import repositories as service
 
 repos = AppGroup("repos", help="Manage external repositories.")
 tokens = AppGroup("tokens", help="Manage API tokens for the JSON API.")
 admin = AppGroup("admin", help="Controller administration.")
 thymis = AppGroup("thymis", help="Coming from Thymis: import a Thymis project.")
+
+
+def _service():
+    """repos/repositories.py, loaded by the repos commands only (tokens and admin start faster without it)."""
+    from repos import repositories
+    return repositories
 
 
 def _settings():
@@ -64,6 +69,7 @@ def _input_failure(exc: InputError) -> None:
 @click.option("--ref", help="Branch, tag or full commit (default: the remote's HEAD branch).")
 @click.option("--wait/--no-wait", default=True, help="Fetch now and report the result (default) or only queue it.")
 def repos_add(url, display_name, name, ref, wait):
+    service = _service()
     data = {"url": url, "display_name": display_name}
     if name:
         data["name"] = name
@@ -80,6 +86,7 @@ def repos_add(url, display_name, name, ref, wait):
 @repos.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON the API returns.")
 def repos_list(as_json):
+    service = _service()
     rows = service.repositories_json(Repository.select().order_by(Repository.name))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -93,6 +100,7 @@ def repos_list(as_json):
 @click.argument("name")
 @click.option("--wait/--no-wait", default=True)
 def repos_refresh(name, wait):
+    service = _service()
     try:
         job = service.refresh_repository(service.get_repository(name))
     except (service.NotFound, service.JobConflict) as exc:
@@ -104,6 +112,7 @@ def repos_refresh(name, wait):
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def repos_remove(name, yes):
+    service = _service()
     try:
         repo = service.get_repository(name)
     except service.NotFound as exc:

@@ -42,6 +42,7 @@ class Repository(BaseModel):
     last_checked_at = DateTimeField(null=True)
     last_error = TextField(null=True)
     steps = JSONField(default=list)          # the latest attempt: [{step, state: a StepState, detail}], fetch first
+    allowed_signers = TextField(null=True)   # git's allowedSignersFile text; None: signatures not checked
     created_at = DateTimeField(default=utcnow)
 
 
@@ -79,6 +80,7 @@ class CommitValidation(BaseModel):
     modules = JSONField()                    # module descriptions from the sandbox
     packages = JSONField()                   # top-level Python package names
     flake = JSONField(null=True)             # {description, inputs, has_thymis_input}
+    signers = CharField(null=True)           # digest of the allowed signers it was checked with (signature.py)
     created_at = DateTimeField(default=utcnow)
 
     class Meta:

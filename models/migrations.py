@@ -112,8 +112,13 @@ def _ids_never_reused(db):
         _rebuild_with_autoincrement(db, table)
 
 
+def _allowed_signers(db):
+    add_column(db, "repository", "allowed_signers", "TEXT")
+    add_column(db, "commit_validation", "signers", "VARCHAR(255)")
+
+
 MIGRATIONS = [_initial, _devices_and_tags, _deployments, _repository_access, _catalog_generation,
-              _ids_never_reused]
+              _ids_never_reused, _allowed_signers]
 
 
 MIGRATE_WAIT_SECONDS = 600

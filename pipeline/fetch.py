@@ -29,6 +29,7 @@ from pathlib import Path
 from dulwich.objects import Commit, Tag
 from dulwich.repo import Repo
 
+from pipeline.signature import CommitSignature
 from repos.transport import Auth, Clock, FetchError, make_client
 from repos.urls import RemoteSpec, validate_ref
 
@@ -36,7 +37,7 @@ from .errors import classify
 from .export import ExportError, export_tree
 from .pack_limits import PackLimits
 
-__all__ = ["Auth", "ExportError", "FetchError", "FetchResult", "RemoteRefs", "export_tree", "fetch",
+__all__ = ["Auth", "ExportError", "commit_signature", "FetchError", "FetchResult", "RemoteRefs", "export_tree", "fetch",
            "fetched_ref", "ls_remote", "nix_input_url", "open_mirror"]
 
 FETCHED_PREFIX = b"refs/thymis/fetched/"
@@ -199,6 +200,27 @@ class _Want:
                 raise FetchError("unknown_ref", f"The remote repository has no {what} named {ref!r}{hint}")
         self.present = self.sha in self.repo.object_store
         return [] if self.present else [self.sha]
+
+
+def commit_signature(mirror: Path, commit: str):
+    """The commit's ``gpgsig`` header (None: unsigned) and the commit object without it: what was signed.
+    Read from the stored object's own bytes (not re-serialized), header continuation lines unfolded."""
+    raw = Repo(str(mirror)).object_store[commit.encode()].as_raw_string()
+    head, sep, message = raw.partition(b"\n\n")
+    kept, signature, lines = [], None, head.split(b"\n")
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if line.startswith(b"gpgsig ") and signature is None:
+            parts = [line[len(b"gpgsig "):]]
+            while index + 1 < len(lines) and lines[index + 1].startswith(b" "):
+                index += 1
+                parts.append(lines[index][1:])
+            signature = b"\n".join(parts) + b"\n"
+        else:
+            kept.append(line)
+        index += 1
+    return CommitSignature(signature, b"\n".join(kept) + sep + message)
 
 
 def _peel(repo: Repo, sha: bytes, what: str) -> bytes:

@@ -31,7 +31,7 @@ from pipeline.commit_validation import (
     taken_packages,
     validate_commit,
 )
-from pipeline.fetch import ExportError, FetchError, export_tree, fetch
+from pipeline.fetch import ExportError, FetchError, commit_signature, export_tree, fetch
 from pipeline.mirror_gc import tidy_mirror
 from pipeline.self_heal import mirror_problem, move_aside
 from repos.connect import repository_auth
@@ -196,7 +196,8 @@ def _validate(ctx, repo, commit: str, checkout, fetch_step: dict):
         ctx.progress(f"validating: {result.step}", done, len(steps), force=True)
 
     ctx.progress("validating", 0, len(steps), force=True)
-    return validate_commit(repo, commit, checkout, on_step=on_step, log=ctx.log)
+    signed = commit_signature(ctx.settings.mirror_path(repo.name), commit)
+    return validate_commit(repo, commit, checkout, on_step=on_step, log=ctx.log, signed=signed)
 
 
 def prune_checkouts(repo_id: int, settings, log) -> None:

@@ -13,6 +13,9 @@ state and a reason, and steps that need nothing always run, so one validation sh
   installed module (in the sandbox such a package could not even be imported under its name). A clash
   with another repository's package does not block it (each sandbox sees only its own checkout); the
   unique step reports that.
+* **signature** (pipeline/signature.py) checks the commit's SSH signature against the repository's allowed
+  signers, when it has any (else it is skipped). The modules step needs it: code of a commit that is not
+  signed by an allowed signer is never run, not even in the sandbox.
 
 A new step is one module with its check plus one entry in ``STEPS``. The fetch job shows its own
 ``fetch`` step before these (pipeline/fetch_job.py).
@@ -30,6 +33,7 @@ from pipeline.marker import check_marker
 from pipeline.modules import check_modules
 from pipeline.packages import check_unique, clash_for
 from pipeline.results import StepResult, ValidationReport
+from pipeline.signature import CommitSignature, check_signature
 
 __all__ = ["STEPS", "STEP_NAMES", "Checkout", "Step", "check_order"]
 
@@ -46,6 +50,8 @@ class Checkout:
     sandbox_timeout: float = sandbox.DEFAULT_TIMEOUT
     sandbox_memory_mb: int = sandbox.DEFAULT_MEMORY_MB
     python: str | None = None
+    signed: CommitSignature | None = None    # the commit's signature and signed payload (pipeline.fetch)
+    allowed_signers: str | None = None       # the repository's allowedSignersFile text; None: not checked
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,10 @@ def _unimportable_packages(checkout: Checkout) -> str | None:
     return "; ".join(checkout.problems + shadowing) or None
 
 
+def _no_signers(checkout: Checkout) -> str | None:
+    return None if (checkout.allowed_signers or "").strip() else "no allowed signers set"
+
+
 def check_order(steps) -> tuple[str, ...]:
     """The steps' names; a ValueError if a name repeats or a step needs one that does not come before it."""
     seen: list[str] = []
@@ -89,7 +99,9 @@ def check_order(steps) -> tuple[str, ...]:
 STEPS: tuple[Step, ...] = (
     Step("marker", lambda checkout: check_marker(checkout.path)),
     Step("flake", _flake),
-    Step("modules", _modules, needs=("marker", "flake"), blocked=_unimportable_packages),
+    Step("signature", lambda checkout: check_signature(checkout.signed, checkout.allowed_signers),
+         blocked=_no_signers),
+    Step("modules", _modules, needs=("marker", "flake", "signature"), blocked=_unimportable_packages),
     Step("unique", lambda checkout: check_unique(checkout.packages, checkout.taken, checkout.problems)),
 )
 STEP_NAMES = check_order(STEPS)

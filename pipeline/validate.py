@@ -15,6 +15,7 @@ import sandbox
 from models.states import StepState
 from pipeline.packages import list_packages
 from pipeline.results import StepResult, ValidationReport
+from pipeline.signature import CommitSignature
 from pipeline.steps import STEPS, Checkout, Step, check_order
 
 __all__ = ["StepResult", "ValidationReport", "validate_checkout"]
@@ -46,13 +47,16 @@ def validate_checkout(
     sandbox_memory_mb: int = sandbox.DEFAULT_MEMORY_MB,
     python: str | None = None,
     steps: Sequence[Step] = STEPS,
+    signed: CommitSignature | None = None,
+    allowed_signers: str | None = None,
 ) -> ValidationReport:
     """Run the steps on an exported checkout folder and return the report.
 
     ``taken_packages`` maps top-level package names other repositories provide
     to those repositories' display names. ``on_step`` is called with each
     step's ``running`` state (not for a skipped step) and then its final
-    result, in order.
+    result, in order. ``signed`` is the commit's signature and signed payload, checked against
+    ``allowed_signers`` (git's allowedSignersFile text) when that is given.
     """
     check_order(steps)
     path = Path(checkout).resolve()
@@ -61,7 +65,8 @@ def validate_checkout(
     report.packages = packages
     target = Checkout(path=path, packages=packages, problems=problems, taken=dict(taken_packages or {}),
                       report=report, nix_instantiate=nix_instantiate, sandbox_timeout=sandbox_timeout,
-                      sandbox_memory_mb=sandbox_memory_mb, python=python)
+                      sandbox_memory_mb=sandbox_memory_mb, python=python, signed=signed,
+                      allowed_signers=allowed_signers)
     results: dict[str, StepResult] = {}
     for step in steps:
         reason = skip_reason(step, results, target)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pipeline.signature import parse_allowed_signers
 from repos.access import HTTPS_TOKEN, AccessInput, parse_access, redact_url
 from repos.urls import RemoteSpec, UrlError, parse_remote_url, validate_ref
 from thymis_controller.nix.text import KEYWORDS, NAME_PATTERN
@@ -39,6 +40,7 @@ class RepositoryInput:
     spec: RemoteSpec | None = None
     ref_given: bool = False
     access: AccessInput | None = None  # None: keep the saved access (and no credentials in the URL)
+    allowed_signers: str | None = None  # "" clears them; None: not given (keep)
 
     @classmethod
     def parse(cls, data, *, allow_local: bool, partial: bool = False) -> RepositoryInput:
@@ -46,7 +48,7 @@ class RepositoryInput:
         present are checked and changed. Raises InputError with every error."""
         v = Validation.of(data)
         result = cls()
-        v.unknown({"display_name", "url", "name", "ref", "access", "csrf_token"})
+        v.unknown({"display_name", "url", "name", "ref", "access", "allowed_signers", "csrf_token"})
 
         display_name = v.text("display_name", required=None if partial else "a display name is required",
                               max_len=MAX_DISPLAY_NAME,
@@ -84,6 +86,14 @@ class RepositoryInput:
                 except ValueError as exc:
                     v.error("ref", str(exc))
 
+        if v.has("allowed_signers"):
+            signers = v.text("allowed_signers", wrong_type="allowed_signers must be a string (one "
+                                                             "allowedSignersFile line per signer)")
+            if signers is not None:
+                result.allowed_signers, problems = parse_allowed_signers(signers)
+                if problems:
+                    v.error("allowed_signers", "allowed signers: " + "; ".join(problems[:5]))
+
         v.raise_if_errors()
         return result
 
@@ -99,7 +109,7 @@ class RepositoryInput:
 def shown_again(data) -> dict:
     """A submitted repository form (or body) in body shape, safe to show again: no token, no URL password."""
     v = Validation.of(data)
-    shown = {key: v.raw(key) for key in ("display_name", "url", "name", "ref") if v.has(key)}
+    shown = {key: v.raw(key) for key in ("display_name", "url", "name", "ref", "allowed_signers") if v.has(key)}
     if isinstance(shown.get("url"), str):
         shown["url"] = redact_url(shown["url"])
     access = v.nested("access")

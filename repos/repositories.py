@@ -45,7 +45,8 @@ def create_repository(data, settings):
             else:
                 name = _unique_name(derive_name(values.display_name))
             repo = Repository.create(name=name, display_name=values.display_name, url=values.spec.url,
-                                     ref=values.effective_ref(), status=RepositoryStatus.PENDING, steps=[])
+                                     ref=values.effective_ref(), status=RepositoryStatus.PENDING, steps=[],
+                                     allowed_signers=values.allowed_signers or None)
             save_access(repo, values.access, values.spec, settings)
             job = enqueue(FETCH_JOB, repository=repo)
     except IntegrityError:
@@ -55,7 +56,8 @@ def create_repository(data, settings):
 
 
 def update_repository(repo: Repository, data, settings):
-    """Edit display name, URL, ref or access (the input name is fixed). Returns (repository, job or None).
+    """Edit display name, URL, ref, access or allowed signers (the input name is fixed). Returns (repository,
+    job or None).
 
     One write transaction re-reads the row and changes only the columns the edit names: a concurrent edit
     of another field, or a fetch job's result, is never overwritten by values read before."""
@@ -77,7 +79,10 @@ def update_repository(repo: Repository, data, settings):
             ref = values.effective_ref()
             if ref != repo.ref:
                 changes["ref"] = ref
-        refetch = "url" in changes or "ref" in changes
+        if values.allowed_signers is not None and (values.allowed_signers or None) != repo.allowed_signers:
+            changes["allowed_signers"] = values.allowed_signers or None
+        # New allowed signers: the fetched commit is checked again against them.
+        refetch = "url" in changes or "ref" in changes or "allowed_signers" in changes
         if changes:
             Repository.update(**changes).where(Repository.id == repo.id).execute()
             for key, value in changes.items():
@@ -140,6 +145,7 @@ def repository_json(repo: Repository, row: RepositoryRow | None = None) -> dict:
         "last_error": repo.last_error,
         "job_id": row.job.id if row.job else None,
         "access": access_json(repo, row.access, row.host_keys),
+        "allowed_signers": repo.allowed_signers or "",
     }
 
 

@@ -37,7 +37,8 @@ def test_add_fetches_the_default_branch(api, git_server, app):
     assert current["fetched_commit"] == current["active_commit"] == repo.rev("refs/heads/main")
     assert current["status"] == "ready"
     assert [(s["step"], s["state"]) for s in current["steps"]] == [
-        ("fetch", "passed"), ("marker", "passed"), ("flake", "passed"), ("modules", "passed"), ("unique", "passed")]
+        ("fetch", "passed"), ("marker", "passed"), ("flake", "passed"), ("signature", "skipped"), ("modules", "passed"),
+        ("unique", "passed")]
     assert current["last_checked_at"].endswith("Z")
     listed = api.get("/api/repositories").get_json()
     assert [r["name"] for r in listed] == ["my-modules"]

@@ -23,14 +23,16 @@ def test_valid_repository_passes_every_step(tmp_path):
     seen = []
     report = validate_checkout(repo_trees.valid_repo(tmp_path / "repo"),
                                on_step=lambda s: seen.append((s.step, s.state)))
-    assert [s.step for s in report.steps] == ["marker", "flake", "modules", "unique"]
-    assert states(report) == {"marker": "passed", "flake": "passed", "modules": "passed", "unique": "passed"}
+    assert [s.step for s in report.steps] == ["marker", "flake", "signature", "modules", "unique"]
+    assert states(report) == {"marker": "passed", "flake": "passed", "signature": "skipped", "modules": "passed",
+                              "unique": "passed"}
     assert report.ok and report.packages == ["demo_modules"]
     assert [m["type"] for m in report.modules] == ["demo_modules.modules.Greeter", "demo_modules.modules.Users"]
     assert report.flake == {"description": "Test modules", "inputs": ["nixpkgs", "thymis"], "has_thymis_input": True}
     assert seen == [
         ("marker", "running"), ("marker", "passed"), ("flake", "running"), ("flake", "passed"),
-        ("modules", "running"), ("modules", "passed"), ("unique", "running"), ("unique", "passed"),
+        ("signature", "skipped"), ("modules", "running"), ("modules", "passed"), ("unique", "running"),
+        ("unique", "passed"),
     ]
     assert report.to_dict()["ok"] is True
 
@@ -65,7 +67,8 @@ def test_readme_without_marker(tmp_path):
     (repo / "README.md").write_text("Contains Thymis Modules, but not in the exact spelling.\n")
     report = validate_checkout(repo)
     assert detail(report, "marker") == 'README.md does not contain the text "contains thymis modules"'
-    assert states(report) == {"marker": "failed", "flake": "passed", "modules": "skipped", "unique": "passed"}
+    assert states(report) == {"marker": "failed", "flake": "passed", "signature": "skipped", "modules": "skipped",
+                              "unique": "passed"}
     assert detail(report, "modules") == "skipped: the marker step failed"
     assert report.modules == []
 

@@ -18,14 +18,14 @@ def states(report):
 
 
 def test_the_list_gives_the_order_of_the_report_and_of_the_pending_steps(tmp_path):
-    assert STEP_NAMES == ("marker", "flake", "modules", "unique")
+    assert STEP_NAMES == ("marker", "flake", "signature", "modules", "unique")
     assert [s["step"] for s in pending_steps()] == list(STEP_NAMES)
     assert {s["state"] for s in pending_steps()} == {"pending"}
     report = validate_checkout(repo_trees.make_repo(tmp_path / "repo"), nix_instantiate=NO_NIX)
     assert [s.step for s in report.steps] == list(STEP_NAMES)
-    reordered = (STEPS[3], STEPS[0], STEPS[1], STEPS[2])
+    reordered = (STEPS[4], STEPS[0], STEPS[1], STEPS[2], STEPS[3])
     report = validate_checkout(tmp_path / "repo", nix_instantiate=NO_NIX, steps=reordered)
-    assert [s.step for s in report.steps] == ["unique", "marker", "flake", "modules"]
+    assert [s.step for s in report.steps] == ["unique", "marker", "flake", "signature", "modules"]
 
 
 def test_a_step_whose_dependency_failed_is_skipped_with_the_reason(tmp_path):

@@ -80,7 +80,8 @@ def edit(name: str):
     repo = service.get_repository(name)
     if request.method == "GET":
         return render_template("repository_edit.html", repo=repo, form={"display_name": repo.display_name,
-                               "url": repo.url, "ref": repo.ref or ""}, error=None)
+                               "url": repo.url, "ref": repo.ref or "",
+                               "allowed_signers": repo.allowed_signers or ""}, error=None)
     try:
         service.update_repository(repo, request.form, settings())
     except InputError as exc:

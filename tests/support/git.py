@@ -131,6 +131,29 @@ class Repo:
         self.git("fast-import", "--quiet", "--force", input=b"".join(stream))
         return self.rev(ref)
 
+    def signed_commit(self, files: dict[str, FileValue] | None, key: Path, message: str = "signed change", *,
+                      branch: str = "main") -> str:
+        """Like ``commit``, then the commit is made again signed with the SSH private key ``key`` by
+        ``git commit-tree -S`` (gpg.format=ssh: git runs ``ssh-keygen -Y sign``). Returns the signed commit."""
+        unsigned = self.commit(files, message, branch=branch)
+        parents = self.git("rev-list", "--parents", "-n", "1", unsigned).split()[1:]
+        args = ["-c", "gpg.format=ssh", "-c", f"user.signingKey={key}", "commit-tree", "-S", "-m", message]
+        for parent in parents:
+            args += ["-p", parent]
+        signed = self.git(*args, f"{unsigned}^{{tree}}")
+        self.git("update-ref", f"refs/heads/{branch}", signed)
+        return signed
+
+    def tampered(self, commit: str, message: str, *, branch: str = "main") -> str:
+        """A copy of ``commit`` (signature header and all) with another message: its signature no longer
+        matches. The branch points at it."""
+        raw = self.git("cat-file", "commit", commit)
+        head = raw.split("\n\n", 1)[0]
+        forged = self.git("hash-object", "-t", "commit", "-w", "--stdin",
+                          input=(head + "\n\n" + message + "\n").encode())
+        self.git("update-ref", f"refs/heads/{branch}", forged)
+        return forged
+
     def branch(self, name: str, target: str = "main") -> str:
         sha = self.rev(target + "^{commit}")
         self.git("update-ref", f"refs/heads/{name}", sha)
@@ -149,6 +172,12 @@ class Repo:
 
     def delete_ref(self, ref: str) -> None:
         self.git("update-ref", "-d", ref)
+
+
+def ssh_signing_key(path: Path, comment: str = "signer") -> tuple[Path, str]:
+    """A new ed25519 key pair (``ssh-keygen``) at ``path``; returns the private key's path and the public line."""
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)], check=True)
+    return Path(path), Path(f"{path}.pub").read_text().strip()
 
 
 def bare_repo(path: Path, files: dict[str, FileValue] | None = None, *, branch: str = "main",

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 
 from deploy.hosts import SshHost, quote
 from deploy.nixlog import Reporter
+from jobs import processes
 
 DEFAULT_PROFILE = "/nix/var/nix/profiles/system"
 STORE_PATH = re.compile(r"^/nix/store/[0-9a-z]{32}-[A-Za-z0-9+._?=-]+$")
@@ -231,7 +232,7 @@ def activate_with_command(command: str, store_path: str, ctx=None, *, timeout: f
     reporter = Reporter(ctx)
     reporter.progress("activating", 0, 1, final=True)
     try:
-        proc = subprocess.run([command, store_path], capture_output=True, text=True, timeout=timeout)
+        proc = processes.run([command, store_path], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise ActivationError(f"the activation command did not finish within {timeout:.0f} s") from None
     except OSError as exc:

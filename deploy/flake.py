@@ -28,6 +28,7 @@ import nixcli
 from deploy.commit_message import describe_changes
 from deploy.model import MANAGED_DIRS, DeviceConfig, FlakeInput
 from deploy.render import GenerationError, RenderedProject, render_project
+from jobs import processes
 
 COMMITTER = b"Thymis controller <controller@thymis.invalid>"
 LOCK_TIMEOUT = 300
@@ -126,8 +127,8 @@ def _run_lock(project_dir: Path) -> None:
         shutil.copyfile(project_dir / "flake.nix", scratch_dir / "flake.nix")
         if (project_dir / "flake.lock").exists():
             shutil.copyfile(project_dir / "flake.lock", scratch_dir / "flake.lock")
-        proc = subprocess.run(nixcli.nix("flake", "lock", f"path:{scratch_dir}"), cwd=scratch_dir,
-                              capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL, check=False)
+        proc = processes.run(nixcli.nix("flake", "lock", f"path:{scratch_dir}"), cwd=scratch_dir,
+                             capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
             fetch = nixcli.fetch_failure(proc.stderr)
             if fetch:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -145,3 +146,28 @@ def end_orphans() -> int:
                     pass
         path.unlink(missing_ok=True)
     return ended
+
+
+def run(args, *, timeout: float | None = None, input=None, capture_output: bool = False,
+        check: bool = False, **popen) -> subprocess.CompletedProcess:
+    """subprocess.run, in a session of its own and tracked as a process of the current job: cancelling the
+    job ends it and what it started; a timeout ends its whole process group (then TimeoutExpired)."""
+    if capture_output:
+        popen.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with subprocess.Popen(args, start_new_session=True, **popen) as proc:
+        track(proc)
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.communicate()
+            raise
+        finally:
+            untrack(proc)
+    done = subprocess.CompletedProcess(args, proc.returncode, out, err)
+    if check:
+        done.check_returncode()
+    return done

@@ -2,6 +2,8 @@
 processes it started, and leave its subject as it was before the job."""
 import time
 
+import pytest
+
 from jobs import processes
 from tests.conftest import csrf_from, wait_for_job
 from tests.support import repo_trees as rb
@@ -67,3 +69,37 @@ def test_the_job_page_has_a_cancel_button_for_a_queued_job(app, client):
     assert "Cancel this job" not in page
     bar = client.post(f"/jobs/{job.id}/cancel", data={"csrf_token": csrf_from(page)})
     assert bar.status_code == 409
+
+
+def test_a_cancelled_jobs_command_and_what_it_started_end_with_it(tmp_path):
+    """jobs.processes.run (nix flake lock, the activation command): a cancel ends the command and its children."""
+    import subprocess
+    import threading
+
+    marker = tmp_path / "grandchild.pid"
+    answers = {}
+
+    def job():
+        processes.bind_thread(4242)
+        try:
+            answers["done"] = processes.run(["sh", "-c", f"sleep 60 & echo $! > {marker}; wait"],
+                                            capture_output=True, text=True, timeout=90)
+        finally:
+            processes.bind_thread(None)
+
+    thread = threading.Thread(target=job)
+    started = time.monotonic()
+    thread.start()
+    while not (marker.exists() and marker.read_text().strip()) and time.monotonic() - started < 10:
+        time.sleep(0.05)
+    grandchild = int(marker.read_text())
+    assert processes.end([4242]) == 1
+    thread.join(10)
+    assert not thread.is_alive() and answers["done"].returncode == -9
+    deadline = time.monotonic() + 5
+    while _alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(grandchild), "the command's child outlived the cancel"
+    assert time.monotonic() - started < 15
+    with pytest.raises(subprocess.TimeoutExpired):
+        processes.run(["sleep", "5"], timeout=0.2)

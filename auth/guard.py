@@ -8,7 +8,7 @@ from htmx_flask import make_response, request
 
 from auth.tokens import token_owner
 
-PUBLIC_ENDPOINTS = {"auth.login", "health.healthz", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "health.healthz", "static", "ui.favicon"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 

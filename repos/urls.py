@@ -163,6 +163,8 @@ def _check_text(text: object) -> str:
         if ord(c) < 32 or ord(c) == 127:
             raise UrlError(f"The URL contains a control character ({ord(c):#04x})")
         if c.isspace():
+            if ":" not in s and "/" not in s:  # words, not a URL with a stray space
+                raise UrlError(f"{s!r} is not a repository URL; use e.g. {EXAMPLES}")
             raise UrlError("The URL contains whitespace; remove it or percent-encode it as %20")
     if s.startswith("-"):
         raise UrlError("The URL must not start with '-'")

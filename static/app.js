@@ -9,3 +9,14 @@ document.addEventListener("click", (event) => {
   if (!source) return;
   navigator.clipboard.writeText(source.value).then(() => { button.textContent = "Copied"; });
 });
+
+// Keyboard focus after an htmx swap goes to the result: the swapped element (or the element in it) marked
+// data-focus.
+document.addEventListener("htmx:load", (event) => {
+  const elt = event.detail.elt;
+  if (!elt || elt === document.body || !elt.querySelector) return;
+  const target = elt.matches("[data-focus]") ? elt : elt.querySelector("[data-focus]");
+  if (!target) return;
+  if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+  target.focus();
+});

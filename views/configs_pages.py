@@ -1,7 +1,7 @@
 """Devices and Tags pages: list, create, edit, modules with generated settings forms, effective configuration."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 
 from configs import listing, service
 from configs.catalog import available_modules, grouped_modules
@@ -12,7 +12,7 @@ from deploy.jobs import DEPLOY_TAG, DEVICE_JOB_KINDS
 from errors import InputError
 from models import Device, Job, Tag
 from views.paging import paginate, query_args, search_text
-from views.rendering import page_or_partial, partial_or_redirect
+from views.rendering import page_or_partial, partial_or_redirect, retarget
 
 blueprint = Blueprint("configs", __name__)
 KINDS = {
@@ -107,17 +107,31 @@ def update(kinds, name):
 
 @blueprint.post(KIND_PATH + "/<name>/modules")
 def add_module(kinds, name):
+    """Add a module. htmx appends its card and refreshes the picker (out of band), so the module just added cannot
+    be picked again; an error is shown in the picker (never a page swapped into the list)."""
     kind = _kind(kinds)
     row = kind["get"](name)
     module_type = request.form.get("type", "")
+    back = url_for("configs.detail", kinds=kinds, name=name)
     try:
         kind["save"]({"modules": row.modules + [{"type": module_type, "settings": {}}]}, row)
     except InputError as exc:
-        flash(exc.first.message)
-        return redirect(url_for("configs.detail", kinds=kinds, name=name))
+        if not request.htmx:
+            flash(exc.first.message)
+            return redirect(back)
+        body = _picker(kind, row, error=exc.first.message, oob=False)
+        return retarget(make_response(body, exc.status), "#add-module-section")
     row = kind["get"](name)
-    return partial_or_redirect("_module_card.html", url_for("configs.detail", kinds=kinds, name=name),
-                               trigger=CHANGED, card=_card(kind, row, row.modules[-1], available_modules()))
+    catalog = available_modules()
+    card = _card(kind, row, row.modules[-1], catalog)
+    return partial_or_redirect("_module_card.html", back, trigger=CHANGED, card=card, focus=True,
+                               extra=_picker(kind, row, catalog=catalog))
+
+
+def _picker(kind, row, catalog=None, error=None, oob=True) -> str:
+    catalog = available_modules() if catalog is None else catalog
+    return render_template("_add_module.html", k=kind, row=row, groups=grouped_modules(), oob=oob, add_error=error,
+                           used={m["type"] for m in row.modules})
 
 
 @blueprint.post(KIND_PATH + "/<name>/modules/<module_type>")
@@ -133,7 +147,9 @@ def module_settings(kinds, name, module_type):
     back = url_for("configs.detail", kinds=kinds, name=name)
     if action == "remove":
         kind["save"]({"modules": [m for m in row.modules if m["type"] != module_type]}, row)
-        return partial_or_redirect(None, back, f"Removed module {module_type}.", trigger=CHANGED)
+        shown = catalog[module_type]["display_name"] if module_type in catalog else module_type
+        return partial_or_redirect(None, back, f"Removed module {shown}.", trigger=CHANGED,
+                                   extra=_picker(kind, kind["get"](name), catalog=catalog))
     described = catalog.get(module_type)
     if described is None:
         abort(409, description=f"module {module_type} is not available now; its settings are kept unchanged")

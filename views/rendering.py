@@ -33,11 +33,13 @@ def partial_or_redirect(partial: str | None, url: str, message: str | None = Non
                         **context):
     """The partial for htmx; a plain form post is redirected to ``url`` (post/redirect/get) with ``message`` flashed.
 
-    htmx shows the outcome in the swapped partial, so the message is flashed only for the redirect.
+    For htmx the message goes out of band into the page's live status region (base.html), so a removal (an empty
+    partial) still says what happened.
     """
     if request.htmx:
-        response = _partial(partial, 200, trigger, context)
+        response = _partial(partial, 200, trigger, context, message)
     else:
+        context.pop("extra", None)
         if message:
             flash(message)
         response = redirect(url)
@@ -45,6 +47,22 @@ def partial_or_redirect(partial: str | None, url: str, message: str | None = Non
     return response
 
 
-def _partial(partial: str | None, status: int, trigger: str | None, context: dict):
-    body = render_template(partial, **context) if partial else ""
+def _partial(partial: str | None, status: int, trigger: str | None, context: dict, message: str | None = None):
+    extra = context.pop("extra", "")  # already rendered out-of-band swaps to send along
+    body = (render_template(partial, **context) if partial else "") + extra
+    if message:
+        body += live_status(message)
     return make_response(body, status, trigger=trigger)
+
+
+def live_status(message: str, kind: str = "flash") -> str:
+    """An out-of-band swap of the page's live status region (announced by screen readers, shown at the top)."""
+    return render_template("_live_status.html", message=message, kind=kind)
+
+
+def retarget(response, target: str, swap: str = "outerHTML"):
+    """Tell htmx to swap this answer into ``target`` instead of the element that asked (e.g. an error)."""
+    response.headers["HX-Retarget"] = target
+    response.headers["HX-Reswap"] = swap
+    response.vary.add("HX-Request")
+    return response

@@ -15,7 +15,7 @@ from repos.thymis_override import (
     thymis_conflict,
 )
 from views.paging import paginate, query_args, search_text
-from views.rendering import page_or_partial, partial_or_redirect, settings
+from views.rendering import live_status, page_or_partial, partial_or_redirect, settings
 
 blueprint = Blueprint("repositories", __name__, url_prefix="/repositories")
 
@@ -35,6 +35,16 @@ def _list_context() -> dict:
     page = paginate(matching(filters["q"], filters["status"]).order_by(Repository.display_name, Repository.name), v)
     return {"rows": [_context(row) for row in load_rows(page.items)], "page": page, "filters": filters,
             "filtered": any(filters.values()), "statuses": [(s.value, s.value) for s in RepositoryStatus]}
+
+
+def outcome(repo: Repository) -> str:
+    """One sentence on where a repository stands, for the live status after its job."""
+    if repo.status == "ready":
+        return f"{repo.display_name} is ready."
+    if repo.status == "failed" and repo.active_commit:
+        return (f"{repo.display_name}: the latest commit failed; the active commit {repo.active_commit[:7]} "
+                "stays in use.")
+    return f"{repo.display_name} is {repo.status}."
 
 
 def _section_context(form=None, error: InputError | None = None, message: str | None = None) -> dict:
@@ -59,9 +69,8 @@ def add():
         repo, _job = service.create_repository(request.form, settings())
     except InputError as exc:
         return _section(form=shown_again(request.form), error=exc, status=exc.status)
-    message = f"Added {repo.display_name}; fetching it now."
-    return partial_or_redirect("_repositories_section.html", url_for("repositories.index"), message,
-                               **_section_context(message=message))
+    return partial_or_redirect("_repositories_section.html", url_for("repositories.index"),
+                               f"Added {repo.display_name}; fetching it now.", **_section_context())
 
 
 @blueprint.get("/<name>/row")
@@ -72,7 +81,10 @@ def row(name: str):
     """
     row = _row(service.get_repository(name))
     status = 286 if request.args.get("poll") and row["job"] is None else 200
-    return render_template("_repository_row.html", **row), status
+    body = render_template("_repository_row.html", **row)
+    if request.headers.get("HX-Request") and row["job"] is None:  # the job ended: say how, replacing "fetching"
+        body += live_status(outcome(row["repo"]), "flash" if row["repo"].status == "ready" else "warning")
+    return body, status
 
 
 @blueprint.route("/<name>/edit", methods=["GET", "POST"])

@@ -1,0 +1,38 @@
+"""Pages for operators (issue 16): status wording, navigation, the favicon, the theme (Flask test client)."""
+from models import Repository, database
+from tests.test_htmx import repository
+
+
+def test_a_failed_refresh_with_an_active_commit_reads_ready_latest_failed(client, api):
+    name = repository(api, "amber")
+    page = client.get("/repositories").get_data(as_text=True)
+    assert 'data-status="failed">failed</span>' in page  # nothing active: red "failed"
+    with database.connection_context():
+        Repository.update(active_commit="a" * 40).where(Repository.name == name).execute()
+    page = client.get("/repositories").get_data(as_text=True)
+    assert 'data-status="ready-latest-failed"' in page and "ready, latest failed</span>" in page
+
+
+def test_the_navigation_marks_the_current_section_and_reaches_known_hosts(client):
+    page = client.get("/tags").get_data(as_text=True)
+    assert '<a href="/tags" aria-current="page">Tags</a>' in page
+    assert '<a href="/devices">Devices</a>' in page
+    assert '<a href="/known-hosts">Known hosts</a>' in page
+    page = client.get("/known-hosts").get_data(as_text=True)
+    assert '<a href="/known-hosts" aria-current="page">Known hosts</a>' in page
+    assert 'aria-current="page">External Repositories' not in page
+
+
+def test_the_favicon_needs_no_login(app):
+    response = app.test_client().get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+
+
+def test_the_theme_is_kept_and_only_known_themes_and_local_pages(client):
+    response = client.post("/theme", data={"csrf_token": client.csrf, "theme": "dark", "next": "/tags"})
+    assert response.status_code == 302 and response.headers["Location"] == "/tags"
+    assert 'data-theme="dark"' in client.get("/devices").get_data(as_text=True)
+    response = client.post("/theme", data={"csrf_token": client.csrf, "theme": "neon", "next": "//evil.example"})
+    assert response.headers["Location"] == "/repositories"
+    assert 'data-theme="auto"' in client.get("/devices").get_data(as_text=True)
+    assert client.post("/theme", data={"theme": "dark"}).status_code in (400, 403)  # CSRF checked

@@ -1,12 +1,40 @@
-"""A job's page, and its progress bar: the one partial that pages with long work poll."""
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+"""The jobs pages: the list (filters, pages), one job with its log, retry, the progress bar and the top bar's
+indicator of running jobs."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from htmx_flask import make_response
 
-from jobs import NotCancellable, cancel_job
-from models import Job
+from errors import InputError
+from jobs import JobConflict, NotCancellable, cancel_job
+from jobs.listing import JobQuery, known_kinds, list_jobs, parse_query, running
+from jobs.retry import retry as retry_job
+from models import Job, JobState
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/jobs")
 ENDED = "job-ended"  # the event the progress bar fires when its job ends (a repository row then reloads itself)
+STARTED = "job-started"  # the event after which the top bar's indicator reloads (it does not poll when idle)
+
+
+@blueprint.app_template_global("jobs_indicator")
+def jobs_indicator() -> dict:
+    count, latest = running()
+    return {"count": count, "latest": latest}
+
+
+@blueprint.get("")
+def index():
+    try:
+        query = parse_query(request.args)
+    except InputError as exc:
+        flash(exc.first.message)
+        query = JobQuery()
+    rows, more = list_jobs(query)
+    return render_template("jobs.html", rows=rows, more=more, query=query, kinds=known_kinds(),
+                           states=[s.value for s in JobState])
+
+
+@blueprint.get("/indicator")
+def indicator():
+    return render_template("_jobs_indicator.html", indicator=jobs_indicator())
 
 
 @blueprint.get("/<int:job_id>")
@@ -15,6 +43,23 @@ def show(job_id: int):
     if job is None:
         return render_template("error.html", status=404, title="Not found", message=f"no job with id {job_id}"), 404
     return render_template("job.html", repo=job.repository, job=job)
+
+
+@blueprint.post("/<int:job_id>/retry")
+def retry(job_id: int):
+    job = Job.get_or_none(Job.id == job_id)
+    if job is None:
+        abort(404, description=f"no job with id {job_id}")
+    try:
+        started = retry_job(job)
+    except JobConflict as exc:
+        flash(f"A {exc.job.kind} job is already {exc.job.state} (job {exc.job.id}).")
+        return redirect(url_for("jobs.show", job_id=exc.job.id))
+    except InputError as exc:
+        flash(exc.first.message)
+        return redirect(url_for("jobs.show", job_id=job.id))
+    flash(f"Retrying job {job.id} as job {started.id}.")
+    return redirect(url_for("jobs.show", job_id=started.id))
 
 
 @blueprint.get("/<int:job_id>/progress")

@@ -7,6 +7,7 @@ from flask import Blueprint, jsonify
 
 from views.openapi_access import extend as extend_with_access
 from views.openapi_import import extend as extend_with_import
+from views.openapi_jobs import extend as extend_with_jobs
 from views.openapi_paging import extend as extend_with_paging
 from views.openapi_review import extend as extend_with_review
 from views.openapi_schemas import (
@@ -147,6 +148,7 @@ extend_with_access(DOCUMENT)
 extend_with_import(DOCUMENT)
 extend_with_paging(DOCUMENT)
 extend_with_review(DOCUMENT)
+extend_with_jobs(DOCUMENT)
 
 
 @blueprint.get("/openapi.json")

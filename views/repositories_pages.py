@@ -14,6 +14,7 @@ from repos.thymis_override import (
     thymis_choice,
     thymis_conflict,
 )
+from views.jobs_pages import STARTED
 from views.paging import paginate, query_args, search_text
 from views.rendering import live_status, page_or_partial, partial_or_redirect, settings
 
@@ -70,7 +71,8 @@ def add():
     except InputError as exc:
         return _section(form=shown_again(request.form), error=exc, status=exc.status)
     return partial_or_redirect("_repositories_section.html", url_for("repositories.index"),
-                               f"Added {repo.display_name}; fetching it now.", **_section_context())
+                               f"Added {repo.display_name}; fetching it now.", trigger=STARTED,
+                               **_section_context())
 
 
 @blueprint.get("/<name>/row")
@@ -110,7 +112,7 @@ def refresh(name: str):
         service.refresh_repository(repo)
     except service.JobConflict as exc:
         flash(f"{repo.display_name} is already being fetched (job {exc.job.id}).")
-    return partial_or_redirect("_repository_row.html", url_for("repositories.index"),
+    return partial_or_redirect("_repository_row.html", url_for("repositories.index"), trigger=STARTED,
                                **_row(service.get_repository(name)))
 
 

@@ -113,3 +113,24 @@ def theme():
     chosen = request.form.get("theme", "auto")
     session["theme"] = chosen if chosen in THEMES else "auto"
     return redirect(_safe_next(request.form.get("next")))
+
+
+# Nix's progress chatter in a job log: build output of a derivation ("name> ..."), its phases, building/copying.
+_NIX_PROGRESS = re.compile(r"^(?:[\w.+-]+(?:> |: phase )|(?:building|copying|copying path|downloading|fetching|"
+                           r"querying|these \d+ (?:derivations|paths) will be)\b)")
+COLLAPSE_AT = 4
+
+
+@blueprint.app_template_filter("log_blocks")
+def log_blocks(log: str) -> list[dict]:
+    """A job log as blocks: runs of at least COLLAPSE_AT Nix progress lines become one collapsed block."""
+    blocks: list[dict] = []
+    for line in (log or "").splitlines():
+        progress = bool(_NIX_PROGRESS.match(line))
+        if blocks and blocks[-1]["progress"] == progress:
+            blocks[-1]["lines"].append(line)
+        else:
+            blocks.append({"progress": progress, "lines": [line]})
+    for block in blocks:
+        block["collapsed"] = block["progress"] and len(block["lines"]) >= COLLAPSE_AT
+    return blocks

@@ -15,22 +15,22 @@ def test_second_add_module_adds_another_module_not_a_page_in_the_page(controller
     base, password = controller
     log_in(page, base, password)
     _new(page, base, "devices", "Kiosk", "kiosk", "Create device")
-    page.select_option("#add-module", label="Bash Script")
+    page.select_option("#add-module", label="Custom Nix")
     page.get_by_role("button", name="Add module").click()
-    bash = page.locator("#module-thymis_controller-modules-bash-BashModule")
-    expect(bash).to_be_visible()
-    expect(bash).to_be_focused()  # keyboard focus is on the result of the swap
-    expect(page.locator("#add-module option", has_text="Bash Script")).to_be_disabled()
+    nix = page.locator("#module-thymis_controller-modules-custom_nix-CustomNixModule")
+    expect(nix).to_be_visible()
+    expect(nix).to_be_focused()  # keyboard focus is on the result of the swap
+    expect(page.locator("#add-module option", has_text="Custom Nix")).to_be_disabled()
     page.get_by_role("button", name="Add module").click()
     expect(page.locator("#modules section.module")).to_have_count(2)
     expect(page.locator("header.topbar")).to_have_count(1)
     expect(page.get_by_text("is listed twice")).to_have_count(0)
 
-    bash.get_by_role("button", name="Remove module").click(no_wait_after=True)  # hx-confirm: accepted below
+    nix.get_by_role("button", name="Remove module").click(no_wait_after=True)  # hx-confirm: accepted below
     page.once("dialog", lambda dialog: dialog.accept())
-    expect(page.locator("#live-status")).to_have_text("Removed module Bash Script.")
+    expect(page.locator("#live-status")).to_have_text("Removed module Custom Nix.")
     expect(page.locator("#modules section.module")).to_have_count(1)
-    expect(page.locator("#add-module option", has_text="Bash Script")).to_be_enabled()
+    expect(page.locator("#add-module option", has_text="Custom Nix")).to_be_enabled()
 
 
 def test_a_form_error_keeps_the_ticked_tags(controller, page):
@@ -76,10 +76,10 @@ def test_saving_settings_says_so_and_moves_focus_to_the_message(controller, page
     base, password = controller
     log_in(page, base, password)
     _new(page, base, "devices", "Kiosk", "kiosk", "Create device")
-    page.select_option("#add-module", label="Bash Script")
+    page.select_option("#add-module", label="Custom Nix")
     page.get_by_role("button", name="Add module").click()
-    card = page.locator("#module-thymis_controller-modules-bash-BashModule")
-    card.locator("textarea").fill("echo hi")
+    card = page.locator("#module-thymis_controller-modules-custom_nix-CustomNixModule")
+    card.locator("textarea").fill("{ }")
     card.get_by_role("button", name="Save settings").click()
     expect(card.locator(".flash")).to_have_text("Saved.")
     expect(card.locator(".flash")).to_be_focused()

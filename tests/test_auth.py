@@ -58,7 +58,7 @@ def test_login_redirect_stays_on_this_site(app, admin_password, target):
     page = client.get("/login").get_data(as_text=True)
     response = client.post("/login", data={"username": "admin", "password": admin_password,
                                            "csrf_token": csrf_from(page), "next": target})
-    assert response.headers["Location"] == "/repositories"
+    assert response.headers["Location"] == "/"
 
 
 def test_login_redirect_returns_to_the_page_asked_for(app, admin_password):

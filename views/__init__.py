@@ -33,8 +33,8 @@ def register_views(app) -> None:
     for module in (auth_views, health, repositories_pages, jobs_pages, configs_pages, modules_pages, api_repositories,
                    api_jobs, api_configs, api_deploy, deploy_pages, openapi):
         app.register_blueprint(module.blueprint)
-    from views import access_pages, api_access, api_import, import_pages, ui
-    for module in (access_pages, api_access, api_import, import_pages, ui):
+    from views import access_pages, api_access, api_import, import_pages, overview_pages, ui
+    for module in (access_pages, api_access, api_import, import_pages, overview_pages, ui):
         app.register_blueprint(module.blueprint)
     cli.register(app)
     api_errors.register(app)

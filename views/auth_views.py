@@ -18,7 +18,7 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
-    return url_for("repositories.index")
+    return url_for("overview.index")
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
@@ -48,7 +48,3 @@ def logout():
     session.clear()
     return redirect(url_for("auth.login"))
 
-
-@blueprint.get("/")
-def home():
-    return redirect(url_for("repositories.index"))

@@ -36,4 +36,6 @@ def log_in(page, base: str, password: str) -> None:
     page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
+    expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()  # the landing page
+    page.goto(base + "/repositories")  # where the tests start
     expect(page.get_by_role("heading", name="External Repositories")).to_be_visible()

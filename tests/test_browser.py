@@ -28,8 +28,9 @@ def test_add_fetch_and_remove_a_repository(controller, page, git_server):
     expect(row.locator(".status")).to_have_text("ready", timeout=60_000)
     expect(row.locator(".commit")).to_contain_text(commit[:7])
 
-    page.once("dialog", lambda dialog: dialog.accept())
-    row.get_by_role("link", name="Remove").click()
+    row.get_by_role("link", name="Remove").click()  # the confirmation page
+    expect(page.get_by_role("heading", name="Remove Browser Demo?")).to_be_visible()
+    page.get_by_role("button", name="Remove").click()
     expect(page.locator("#repo-browser-demo")).to_have_count(0)
     page.reload()
     expect(page.locator("#repo-browser-demo")).to_have_count(0)

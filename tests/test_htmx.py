@@ -96,7 +96,8 @@ def test_every_form_of_every_page_carries_the_csrf_field(client, api):
     line = "[git.example.com]:2222 " + " ".join(generate_ed25519("host").public_line.split()[:2])
     assert client.post("/known-hosts", data={"csrf_token": client.csrf, "lines": line}).status_code == 302
     pages = ["/repositories", f"/repositories/{name}/edit", f"/repositories/{name}/delete", "/devices",
-             "/devices/kiosk", "/devices/kiosk/delete", "/tags", "/tags/fleet", "/tags/fleet/delete", "/known-hosts"]
+             "/devices/kiosk", "/devices/kiosk/delete", "/tags", "/tags/fleet", "/tags/fleet/delete", "/known-hosts",
+             "/devices/kiosk/deploy", "/tags/fleet/deploy"]  # the last two: the confirmation pages of Deploy
     seen = set()
     for path in pages:
         forms = post_forms(client, path)
@@ -106,7 +107,7 @@ def test_every_form_of_every_page_carries_the_csrf_field(client, api):
             seen.add(form["action"])
     # the forms of the partials and macros are among them: a repository row, a module card, build/deploy, reset
     assert {f"/repositories/{name}/refresh", "/devices/kiosk/modules/thymis_controller.modules.access.SSHAccess",
-            "/devices/kiosk/build", "/tags/fleet/deploy", "/logout"} <= seen
+            "/devices/kiosk/build", "/devices/kiosk/deploy", "/tags/fleet/deploy", "/logout"} <= seen
     assert any(action.startswith("/known-hosts/reset?") for action in seen)
     anonymous = client.application.test_client()
     login_forms = post_forms(anonymous, "/login")

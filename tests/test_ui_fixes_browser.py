@@ -65,10 +65,11 @@ def test_adding_and_removing_a_repository_say_what_happened(controller, page, gi
     expect(status).to_contain_text("Added Said; fetching it now.")
     expect(page.locator("#repo-said .status")).to_have_text("ready", timeout=60_000)
     expect(status).to_have_text("Said is ready.")  # the fetching message does not outlive the fetch
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.locator("#repo-said").get_by_role("link", name="Remove").click()
+    page.locator("#repo-said").get_by_role("link", name="Remove").click()  # the one confirmation pattern: a page
+    expect(page.get_by_role("heading", name="Devices using its modules")).to_be_visible()
+    page.get_by_role("button", name="Remove").click()
     expect(page.locator("#repo-said")).to_have_count(0)
-    expect(status).to_have_text("Removed Said and its fetched data.")
+    expect(page.locator(".flash")).to_have_text("Removed Said and its fetched data.")
 
 
 def test_saving_settings_says_so_and_moves_focus_to_the_message(controller, page):

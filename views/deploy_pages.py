@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from configs.affected import devices_of_tag
+from configs.service import get_device, get_tag
 from deploy import service
 from deploy.render import GenerationError
 from errors import InputError, hide_paths
@@ -29,6 +31,18 @@ def build(name):
     return _start(service.build_device, url_for("configs.detail", kinds="devices", name=name), name)
 
 
+@blueprint.get("/devices/<name>/deploy")
+def confirm_deploy(name):
+    """Deploy asks first (the device page's Deploy leads here): which device, where it goes."""
+    device = get_device(name)
+    back = url_for("configs.detail", kinds="devices", name=name)
+    return render_template("confirm.html", title=f"Deploy {device.display_name}?", danger=False,
+                           message=f"This builds `{device.name}` and switches `{device.target}` to the new "
+                                   "configuration.", affected=[("Devices", [(f"{device.display_name} "
+                                                                              f"({device.target})", back)])],
+                           action=url_for("deploy.deploy", name=name), button="Deploy", cancel=back)
+
+
 @blueprint.post("/devices/<name>/deploy")
 def deploy(name):
     return _start(service.deploy_device, url_for("configs.detail", kinds="devices", name=name), name)
@@ -38,6 +52,20 @@ def deploy(name):
 def rollback(name):
     return _start(service.rollback_device, url_for("configs.detail", kinds="devices", name=name), name,
                   request.form.get("store_path"))
+
+
+@blueprint.get("/tags/<name>/deploy")
+def confirm_deploy_tag(name):
+    """A tag deploy lists the devices it deploys before it starts."""
+    tag = get_tag(name)
+    devices = devices_of_tag(tag)
+    back = url_for("configs.detail", kinds="tags", name=name)
+    return render_template("confirm.html", title=f"Deploy every device tagged {tag.display_name}?", danger=False,
+                           message=f"{len(devices)} device(s) are built and switched, one job each.",
+                           affected=[("Devices", [(f"{d.display_name} ({d.target})",
+                                                   url_for("configs.detail", kinds="devices", name=d.name))
+                                                  for d in devices])],
+                           action=url_for("deploy.deploy_tag", name=name), button="Deploy all", cancel=back)
 
 
 @blueprint.post("/tags/<name>/deploy")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from configs.affected import repository_users
 from errors import InputError
 from models import Repository, RepositoryStatus
 from repos import repositories as service
@@ -120,7 +121,7 @@ def refresh(name: str):
 def delete(name: str):
     repo = service.get_repository(name)
     if request.method == "GET":
-        return render_template("repository_delete.html", repo=repo)
+        return render_template("repository_delete.html", repo=repo, users=repository_users(repo))
     service.delete_repository(repo, settings())
     # htmx swaps the row for nothing: it disappears.
     return partial_or_redirect(None, url_for("repositories.index"),

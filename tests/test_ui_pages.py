@@ -36,3 +36,16 @@ def test_the_theme_is_kept_and_only_known_themes_and_local_pages(client):
     assert response.headers["Location"] == "/"
     assert 'data-theme="auto"' in client.get("/devices").get_data(as_text=True)
     assert client.post("/theme", data={"theme": "dark"}).status_code in (400, 403)  # CSRF checked
+
+
+def test_adding_a_url_already_added_warns_before_saving(client, api):
+    url = api.get(f"/api/repositories/{repository(api, 'first-copy')}").get_json()["url"]
+    form = {"csrf_token": client.csrf, "url": url, "display_name": "Second copy"}
+    warned = client.post("/repositories", data=form)
+    page = warned.get_data(as_text=True)
+    assert warned.status_code == 200 and 'id="duplicate-warning"' in page and "already fetches this URL" in page
+    assert 'name="add_anyway"' in page and 'value="Second copy"' in page
+    assert api.get("/api/repositories").get_json()[0]["name"] == "first-copy"
+    assert len(api.get("/api/repositories").get_json()) == 1  # nothing saved yet
+    added = client.post("/repositories", data={**form, "add_anyway": "1"})
+    assert added.status_code == 302 and len(api.get("/api/repositories").get_json()) == 2

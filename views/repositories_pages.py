@@ -15,6 +15,7 @@ from repos.thymis_override import (
     thymis_choice,
     thymis_conflict,
 )
+from repos.urls import UrlError, parse_remote_url
 from views.jobs_pages import STARTED
 from views.paging import paginate, query_args, search_text
 from views.rendering import live_status, page_or_partial, partial_or_redirect, settings
@@ -65,12 +66,27 @@ def index():
     return _section()
 
 
+def _duplicate_of(form) -> Repository | None:
+    """The repository already added from the same (normalised) URL, if any."""
+    try:
+        spec = parse_remote_url(form.get("url") or "", allow_local=settings().allow_local_repositories)
+    except UrlError:
+        return None
+    return Repository.get_or_none(Repository.url == spec.url)
+
+
 @blueprint.post("")
 def add():
+    data = request.form.copy()
+    add_anyway = data.pop("add_anyway", None)
+    duplicate = None if add_anyway else _duplicate_of(data)
+    if duplicate is not None:  # warn before saving: the same modules twice fail the unique step
+        return page_or_partial("repositories.html", "_repositories_section.html", 200,
+                               **_section_context(shown_again(data)), duplicate=duplicate)
     try:
-        repo, _job = service.create_repository(request.form, settings())
+        repo, _job = service.create_repository(data, settings())
     except InputError as exc:
-        return _section(form=shown_again(request.form), error=exc, status=exc.status)
+        return _section(form=shown_again(data), error=exc, status=exc.status)
     return partial_or_redirect("_repositories_section.html", url_for("repositories.index"),
                                f"Added {repo.display_name}; fetching it now.", trigger=STARTED,
                                **_section_context())

@@ -49,3 +49,14 @@ def test_adding_a_url_already_added_warns_before_saving(client, api):
     assert len(api.get("/api/repositories").get_json()) == 1  # nothing saved yet
     added = client.post("/repositories", data={**form, "add_anyway": "1"})
     assert added.status_code == 302 and len(api.get("/api/repositories").get_json()) == 2
+
+
+def test_unique_passed_says_it_checked_names_only_when_modules_were_skipped(client, api):
+    name = repository(api, "skipped")
+    steps = [{"step": "marker", "state": "failed", "detail": "no README.md"},
+             {"step": "modules", "state": "skipped", "detail": "skipped: the marker step failed"},
+             {"step": "unique", "state": "passed", "detail": ""}]
+    with database.connection_context():
+        Repository.update(steps=steps).where(Repository.name == name).execute()
+    page = client.get("/repositories").get_data(as_text=True)
+    assert "<strong>unique</strong>: passed (package names only: the modules were not loaded)" in page

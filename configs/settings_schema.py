@@ -51,7 +51,15 @@ def _check_value(entry: dict, v: Validation, name: str) -> Any:
         rows = v.objects(name, message=f"{label} must be a list", item_message=ROW_MESSAGE)
         return None if rows is None else [check_settings(entry.get("settings", []), row, require_all=True)
                                           if row is not None else {} for row in rows]
-    # Types this controller does not edit (secret, artifact, ...): kept as given if plain JSON.
+    if kind == "secret":  # the name of a secret (secret_store); its value never enters the settings
+        from secret_store.service import check_setting_value
+        value = v.raw(name)
+        problem = check_setting_value(value, entry.get("allowed_types"), label)
+        if problem:
+            v.error(name, problem)
+            return None
+        return value
+    # Types this controller does not edit (artifact, ...): kept as given if plain JSON.
     return v.raw(name)
 
 

@@ -11,6 +11,7 @@ from models.entities import (  # noqa: F401
     KnownHost,
     Repository,
     RepositoryAccess,
+    Secret,
     Tag,
 )
 from models.states import (  # noqa: F401
@@ -21,5 +22,6 @@ from models.states import (  # noqa: F401
     HostKeySource,
     JobState,
     RepositoryStatus,
+    SecretKind,
     StepState,
 )

@@ -167,3 +167,19 @@ class KnownHost(BaseModel):
 
 
 ACCESS_MODELS = [RepositoryAccess, KnownHost]
+
+
+class Secret(BaseModel):
+    """A value modules use on devices (a password, a token, an environment file, a certificate): write-only,
+    stored as a Fernet token (repos/vault.py), delivered to devices at deploy (secret_store/delivery.py)."""
+    id = AutoField()
+    name = CharField(unique=True)            # also the file name under the device's secrets folder
+    kind = CharField()                       # a SecretKind
+    value = TextField()                      # Fernet token of the value's bytes; never returned or logged
+    size = IntegerField(default=0)           # bytes of the value
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)        # any change
+    value_updated_at = DateTimeField(default=utcnow)  # the value was last replaced
+
+
+SECRET_MODELS = [Secret]

@@ -117,8 +117,12 @@ def _allowed_signers(db):
     add_column(db, "commit_validation", "signers", "VARCHAR(255)")
 
 
+def _secrets(db):
+    db.create_tables(e.SECRET_MODELS)  # CREATE TABLE IF NOT EXISTS: an existing table is left as it is
+
+
 MIGRATIONS = [_initial, _devices_and_tags, _deployments, _repository_access, _catalog_generation,
-              _ids_never_reused, _allowed_signers]
+              _ids_never_reused, _allowed_signers, _secrets]
 
 
 MIGRATE_WAIT_SECONDS = 600

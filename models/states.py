@@ -4,7 +4,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = ["ACTIVE_JOB_STATES", "AccessKind", "DeploymentKind", "DeploymentState", "HostKeySource", "JobState",
-           "RepositoryStatus", "StepState"]
+           "RepositoryStatus", "SecretKind", "StepState"]
 
 
 class RepositoryStatus(StrEnum):
@@ -65,3 +65,11 @@ class HostKeySource(StrEnum):
     """KnownHost.source: how a trusted SSH host key was recorded."""
     FIRST_USE = "first use"
     OPERATOR = "operator"
+
+
+class SecretKind(StrEnum):
+    """Secret.kind: Thymis's secret types (thymis_controller.db_models.SecretTypes has the same values)."""
+    SINGLE_LINE = "single_line"  # one line of text (a password, a token)
+    MULTI_LINE = "multi_line"    # text of several lines (a key, a certificate)
+    ENV_LIST = "env_list"        # NAME=value lines (an environment file)
+    FILE = "file"                # any bytes

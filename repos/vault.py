@@ -37,13 +37,21 @@ def _fernet(settings):
 
 
 def encrypt(settings, secret: str) -> str:
-    return _fernet(settings).encrypt(secret.encode()).decode("ascii")
+    return encrypt_bytes(settings, secret.encode())
+
+
+def encrypt_bytes(settings, secret: bytes) -> str:
+    return _fernet(settings).encrypt(secret).decode("ascii")
 
 
 def decrypt(settings, token: str) -> str:
+    return decrypt_bytes(settings, token).decode()
+
+
+def decrypt_bytes(settings, token: str) -> bytes:
     from cryptography.fernet import InvalidToken
     try:
-        return _fernet(settings).decrypt(token.encode("ascii")).decode()
+        return _fernet(settings).decrypt(token.encode("ascii"))
     except (InvalidToken, ValueError):
         raise SecretUnavailable(
             f"a stored credential cannot be decrypted with {key_path(settings).name} (was the key file replaced?); "

@@ -36,6 +36,9 @@ def register_views(app) -> None:
     from views import access_pages, api_access, api_import, import_pages, overview_pages, ui
     for module in (access_pages, api_access, api_import, import_pages, overview_pages, ui):
         app.register_blueprint(module.blueprint)
+    from views import api_secrets, secrets_pages
+    for module in (api_secrets, secrets_pages):
+        app.register_blueprint(module.blueprint)
     cli.register(app)
     api_errors.register(app)
     from views.safe_json import SafeJSONProvider

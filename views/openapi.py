@@ -28,6 +28,7 @@ from views.openapi_schemas import (
     json_response,
     ref,
 )
+from views.openapi_secrets import extend as extend_with_secrets
 
 blueprint = Blueprint("openapi", __name__, url_prefix="/api")
 
@@ -149,6 +150,7 @@ extend_with_import(DOCUMENT)
 extend_with_paging(DOCUMENT)
 extend_with_review(DOCUMENT)
 extend_with_jobs(DOCUMENT)
+extend_with_secrets(DOCUMENT)
 
 
 @blueprint.get("/openapi.json")

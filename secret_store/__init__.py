@@ -1,0 +1,1 @@
+"""Secrets modules use on devices: stored encrypted (service), found in settings (usage), delivered at deploy."""

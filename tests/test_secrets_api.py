@@ -138,3 +138,47 @@ def test_the_secrets_page_saves_with_csrf_and_shows_the_same_messages(client):
     assert VALUE not in client.get("/secrets").get_data(as_text=True)
     deleted = client.post("/secrets/p/delete", data={"csrf_token": client.csrf})
     assert deleted.status_code == 302 and "/secrets/p" not in client.get("/secrets").get_data(as_text=True)
+
+
+def test_rotate_key_reencrypts_secrets_and_credentials_then_drops_the_old_key(app, api):
+    from models import Repository, RepositoryAccess, Secret, database as db
+    from repos import vault
+    settings = app.config["THYMIS"]
+    api.post("/api/secrets", json={"name": "s1", "type": "single_line", "value": VALUE})
+    with db.connection_context():
+        repo = Repository.create(name="r1", display_name="R1", url="https://example.invalid/r1.git")
+        RepositoryAccess.create(repository=repo, kind="https-token", username="u", token=vault.encrypt(settings, "tok"))
+        before = (Secret.get().value, RepositoryAccess.get().token)
+    old_key = vault.key_path(settings).read_text()
+    result = app.test_cli_runner().invoke(args=["secrets", "rotate-key"])
+    assert result.exit_code == 0, result.output
+    assert "re-encrypted 2 value(s)" in result.output and VALUE not in result.output
+    new_key = vault.key_path(settings).read_text()
+    assert new_key != old_key and len(new_key.split()) == 1  # the old key is gone once all are re-encrypted
+    with db.connection_context():
+        secret, access = Secret.get(), RepositoryAccess.get()
+        assert (secret.value, access.token) != before
+        assert vault.decrypt_bytes(settings, secret.value) == VALUE.encode()
+        assert vault.decrypt(settings, access.token) == "tok"
+    from cryptography.fernet import Fernet, InvalidToken
+    with pytest.raises(InvalidToken):  # the new value is not readable with the old key
+        Fernet(old_key.strip()).decrypt(secret.value.encode())
+
+
+def test_rotate_key_keeps_the_old_key_when_a_value_cannot_be_read(app, api):
+    from models import Secret, database as db
+    from repos import vault
+    settings = app.config["THYMIS"]
+    api.post("/api/secrets", json={"name": "good", "type": "single_line", "value": "a"})
+    api.post("/api/secrets", json={"name": "damaged", "type": "single_line", "value": "b"})
+    with db.connection_context():
+        Secret.update(value="gAAAAAdamaged").where(Secret.name == "damaged").execute()
+        good_before = Secret.get(Secret.name == "good").value
+    old_key = vault.key_path(settings).read_text().strip()
+    result = app.test_cli_runner().invoke(args=["secrets", "rotate-key"])
+    assert result.exit_code == 1 and "secret damaged (value)" in result.output and "old keys are kept" in result.output
+    keys = vault.key_path(settings).read_text().split()
+    assert len(keys) == 2 and keys[1] == old_key  # new first, old still there
+    with db.connection_context():
+        assert Secret.get(Secret.name == "good").value == good_before  # the transaction changed nothing
+        assert vault.decrypt(settings, good_before) == "a"

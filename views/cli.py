@@ -1,5 +1,5 @@
 """Operator commands: flask --app app repos add|list|refresh|remove, tokens create|list|revoke, admin set-password,
-thymis import."""
+thymis import, secrets rotate-key."""
 from __future__ import annotations
 
 import json
@@ -20,6 +20,7 @@ repos = AppGroup("repos", help="Manage external repositories.")
 tokens = AppGroup("tokens", help="Manage API tokens for the JSON API.")
 admin = AppGroup("admin", help="Controller administration.")
 thymis = AppGroup("thymis", help="Coming from Thymis: import a Thymis project.")
+secrets = AppGroup("secrets", help="Secrets and the key they are encrypted with.")
 
 
 def _service():
@@ -178,6 +179,18 @@ def thymis_import(path, as_json):
         click.echo(f"fetching the repositories: jobs {', '.join(map(str, report.jobs))} (GET /api/jobs/<id>)")
 
 
+@secrets.command("rotate-key")
+def rotate_key_command():
+    """Re-encrypt every secret and repository credential under a new key (the old one is kept until all are)."""
+    from repos.vault import SecretUnavailable, key_path
+    from secret_store.rotate import rotate_key
+    try:
+        count = rotate_key(_settings())
+    except SecretUnavailable as exc:
+        _fail(str(exc))
+    click.echo(f"re-encrypted {count} value(s) under a new key in {key_path(_settings())}; the old key is gone")
+
+
 def register(app) -> None:
-    for group in (repos, tokens, admin, thymis):
+    for group in (repos, tokens, admin, thymis, secrets):
         app.cli.add_command(group)

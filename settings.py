@@ -22,6 +22,7 @@ class Settings:
     ssh_key: Path | None = None
     system_profile: Path = Path("/nix/var/nix/profiles/system")
     local_activation_command: str = ""       # privileged helper for local switches (set by the NixOS module)
+    secrets_dir: str = "/run/thymis/secrets"  # where devices get their secrets (a root-only folder on each)
     thymis_flake_url: str = ""               # provides nixosModules.thymis-device and nixpkgs to device builds
     deploy_parallel: int = 4
     job_threads: int = 2
@@ -130,6 +131,7 @@ def load_settings(overrides: dict | None = None) -> Settings:
         "local_activation_command": os.environ.get("THYMIS_LOCAL_ACTIVATION_COMMAND", ""),
         "auth_basic_username": os.environ.get("THYMIS_AUTH_BASIC_USERNAME", "").strip() or "admin",
         "thymis_flake_url": thymis_flake_url_from_env(),
+        "secrets_dir": os.environ.get("THYMIS_SECRETS_DIR") or "/run/thymis/secrets",
         "deploy_parallel": int(os.environ.get("THYMIS_DEPLOY_PARALLEL", "4")),
         "job_threads": int(os.environ.get("THYMIS_JOB_THREADS", "2")),
         "start_job_worker": not _is_cli_command(),
@@ -145,6 +147,9 @@ def load_settings(overrides: dict | None = None) -> Settings:
     }
     values.update(overrides)
     values["project_path"] = Path(values["project_path"]).absolute()
+    values["secrets_dir"] = str(values["secrets_dir"])
+    if not values["secrets_dir"].startswith("/") or any(c.isspace() or c in "'\"$`\\" for c in values["secrets_dir"]):
+        raise ValueError("THYMIS_SECRETS_DIR must be an absolute path without spaces or quotes")
     if values["sandbox"] not in SANDBOX_MODES:
         raise ValueError(f"THYMIS_SANDBOX must be one of {', '.join(SANDBOX_MODES)}, not {values['sandbox']!r}")
     return Settings(**values)

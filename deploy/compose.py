@@ -19,6 +19,7 @@ from pipeline.commit_validation import active_validations
 from pipeline.fetch import nix_input_url
 from pipeline.self_heal import MissingCheckout, ensure_checkout
 from sandbox import render
+from secret_store.delivery import with_paths
 
 CORE_MODULE = "thymis_controller.modules.thymis.ThymisDevice"
 SYSTEMS = {"generic-aarch64": "aarch64-linux", "raspberry-pi-3": "aarch64-linux", "raspberry-pi-4": "aarch64-linux",
@@ -117,7 +118,10 @@ def compose(settings) -> Composition:
                 key = (owner if owner != "device" else f"device-{device.name}", module["type"])
                 if key not in index:
                     index[key] = len(requests)
-                    requests.append({"module_type": module["type"], "settings": module["settings"],
+                    # a secret setting's Nix sees the file's path on the device, never the value
+                    module_settings = with_paths(catalog[module["type"]]["settings"], module["settings"],
+                                                 settings.secrets_dir)
+                    requests.append({"module_type": module["type"], "settings": module_settings,
                                      "priority": priority, "path": path})
                 wanted.append((owner, module["type"], index[key]))
         plans.append((device, wanted, _system(device.modules)))

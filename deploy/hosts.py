@@ -62,15 +62,27 @@ class RunResult:
     output: list[str] = field(default_factory=list)
 
 
+def _feed(proc, data: bytes) -> None:
+    try:
+        proc.stdin.buffer.write(data)
+        proc.stdin.close()
+    except (BrokenPipeError, OSError):
+        pass  # the command ended early: its exit code says why
+
+
 def _stream(command: list[str], reporter: Reporter, *, env=None, timeout: float | None = None,
-            on_line=None) -> RunResult:
-    """Run a command, its stdout and stderr merged, passing each line to ``on_line`` (or the reporter)."""
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            on_line=None, stdin: bytes | None = None) -> RunResult:
+    """Run a command, its stdout and stderr merged, passing each line to ``on_line`` (or the reporter);
+    ``stdin``: bytes the command reads (never in its arguments, where other users could see them)."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
                             text=True, errors="replace", env=env, start_new_session=True)
     processes.track(proc)  # cancelling the job ends ssh, nix copy, the activation script
     timer = threading.Timer(timeout, proc.kill) if timeout else None
     if timer:
         timer.start()
+    if stdin is not None:
+        threading.Thread(target=_feed, args=(proc, stdin), daemon=True).start()
     lines = []
     try:
         for line in proc.stdout:
@@ -95,8 +107,9 @@ class LocalHost:
     def __str__(self) -> str:
         return "this machine"
 
-    def run(self, script: str, reporter: Reporter, *, timeout: float | None = None, on_line=None) -> RunResult:
-        return _stream(["/bin/sh", "-c", script], reporter, timeout=timeout, on_line=on_line)
+    def run(self, script: str, reporter: Reporter, *, timeout: float | None = None, on_line=None,
+            stdin: bytes | None = None) -> RunResult:
+        return _stream(["/bin/sh", "-c", script], reporter, timeout=timeout, on_line=on_line, stdin=stdin)
 
     def copy_closure(self, store_path: str, reporter: Reporter) -> None:
         return None
@@ -120,8 +133,9 @@ class SshHost:
     def ssh_command(self, script: str) -> list[str]:
         return ["ssh", *self.options.args(self.port), self.destination, "--", script]
 
-    def run(self, script: str, reporter: Reporter, *, timeout: float | None = None, on_line=None) -> RunResult:
-        return _stream(self.ssh_command(script), reporter, timeout=timeout, on_line=on_line)
+    def run(self, script: str, reporter: Reporter, *, timeout: float | None = None, on_line=None,
+            stdin: bytes | None = None) -> RunResult:
+        return _stream(self.ssh_command(script), reporter, timeout=timeout, on_line=on_line, stdin=stdin)
 
     def copy_closure(self, store_path: str, reporter: Reporter) -> None:
         """``nix copy`` the closure of ``store_path`` to the device (no-op for paths it has)."""

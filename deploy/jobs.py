@@ -26,6 +26,7 @@ from models import (
 )
 from repos.thymis_override import thymis_choice
 from sandbox import SandboxError
+from secret_store.delivery import secrets_for
 
 BUILD, DEPLOY, DEPLOY_TAG, DEPLOY_CHILD, ROLLBACK = "build", "deploy", "deploy-tag", "deploy-device", "rollback"
 DEVICE_JOB_KINDS = (BUILD, DEPLOY, DEPLOY_CHILD, ROLLBACK)
@@ -93,14 +94,16 @@ def _run(ctx, kind: str, work) -> None:
     _finish(record, DeploymentState.SUCCEEDED, **fields)
 
 
-def deploy_target(device, settings) -> DeployTarget:
+def deploy_target(device, settings, *, with_secrets: bool = False) -> DeployTarget:
+    """``with_secrets``: a deploy, which places the device's secrets before the switch (a rollback does not)."""
     return DeployTarget(name=device.name, target=device.target, profile=str(settings.system_profile),
                         activation_command=settings.local_activation_command or None,
-                        lock_dir=settings.project_path / "locks")
+                        lock_dir=settings.project_path / "locks",
+                        files=secrets_for(device, settings) if with_secrets else None)
 
 
-def _target(ctx) -> DeployTarget:
-    return deploy_target(Device.get(Device.name == ctx.payload["device"]), ctx.settings)
+def _target(ctx, *, with_secrets: bool = False) -> DeployTarget:
+    return deploy_target(Device.get(Device.name == ctx.payload["device"]), ctx.settings, with_secrets=with_secrets)
 
 
 def build_job(ctx) -> None:
@@ -122,7 +125,8 @@ def deploy_job(ctx) -> None:
     def work(record):
         commit = generate(ctx)
         Deployment.update(project_commit=commit).where(Deployment.id == record.id).execute()
-        outcome = deploy_device(ctx.settings.project_dir, commit, _target(ctx), ctx, ssh=ssh_options(ctx.settings))
+        outcome = deploy_device(ctx.settings.project_dir, commit, _target(ctx, with_secrets=True), ctx,
+                                ssh=ssh_options(ctx.settings))
         fields = _outcome_fields(outcome)
         if not outcome.ok:
             Deployment.update(**fields).where(Deployment.id == record.id).execute()
@@ -169,7 +173,7 @@ def deploy_tag_job(ctx) -> None:
                                                      job=children[device.name], project_commit=commit)
     for name in sorted(busy):
         ctx.log(f"{name}: skipped, another build or deploy of it is running")
-    targets = [deploy_target(d, ctx.settings) for d in devices if d.name in children]
+    targets = [deploy_target(d, ctx.settings, with_secrets=True) for d in devices if d.name in children]
     ctx.progress("deploying", 0, len(targets), force=True)
     contexts = {name: JobContext(child, ctx.settings) for name, child in children.items()}
     outcomes = deploy_many(ctx.settings.project_dir, commit, targets, limit=ctx.settings.deploy_parallel,

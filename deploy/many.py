@@ -13,6 +13,7 @@ from typing import Callable
 from deploy.activate import DEFAULT_PROFILE, ActivationError, ActivationResult
 from deploy.build import BuildError, BuildResult, build
 from deploy.hosts import CopyError, SshOptions, TargetError
+from deploy.nixlog import Reporter
 from deploy.targets import Target, parse_target
 from jobs import processes
 
@@ -49,6 +50,7 @@ class DeployTarget:
     profile: str = DEFAULT_PROFILE
     activation_command: str | None = None   # local targets: a privileged helper that switches (deploy.targets)
     lock_dir: Path | None = None             # where activations of one target take turns across processes
+    files: object | None = None              # placed on the device before the switch (secret_store.delivery)
 
     def where(self, ssh: SshOptions | None = None) -> Target:
         """The target to activate on (TargetError if ``target`` is not one)."""
@@ -79,6 +81,8 @@ def deploy_device(project_dir: Path, commit: str, device: DeployTarget, ctx=None
     try:
         target = device.where(ssh)
         with _target_lock(device.target, device.profile, device.lock_dir):
+            if device.files is not None:
+                device.files.deliver(target.file_host(), Reporter(ctx))
             result = target.activate(built.store_path, ctx, profile=device.profile)
     except ActivationError as exc:
         return DeployOutcome(device.name, False, "activate", build=built, error=str(exc),

@@ -54,6 +54,10 @@ class Target:
         """The profile's generations, oldest first (empty if the profile does not exist)."""
         raise NotImplementedError
 
+    def file_host(self) -> LocalHost | SshHost:
+        """Where files for the device (its secrets, secret_store.delivery) are placed."""
+        raise NotImplementedError
+
 
 class _HostTarget(Target):
     """A target the controller switches itself, through ``self.host`` (see deploy.activate)."""
@@ -67,6 +71,9 @@ class _HostTarget(Target):
 
     def generations(self, *, profile=DEFAULT_PROFILE, ctx=None):
         return generations_on(self.host, profile=profile, ctx=ctx)
+
+    def file_host(self):
+        return self.host
 
 
 @dataclass
@@ -104,6 +111,9 @@ class CommandTarget(Target):
 
     def generations(self, *, profile=DEFAULT_PROFILE, ctx=None):
         return generations_on(LocalHost(), profile=profile, ctx=ctx)
+
+    def file_host(self):
+        return LocalHost()  # the controller's own process writes the files (the folder must be writable by it)
 
 
 def parse_target(value, *, ssh: SshOptions | None = None, activation_command: str | None = None) -> Target:

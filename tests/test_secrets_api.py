@@ -141,7 +141,8 @@ def test_the_secrets_page_saves_with_csrf_and_shows_the_same_messages(client):
 
 
 def test_rotate_key_reencrypts_secrets_and_credentials_then_drops_the_old_key(app, api):
-    from models import Repository, RepositoryAccess, Secret, database as db
+    from models import Repository, RepositoryAccess, Secret
+    from models import database as db
     from repos import vault
     settings = app.config["THYMIS"]
     api.post("/api/secrets", json={"name": "s1", "type": "single_line", "value": VALUE})
@@ -166,7 +167,8 @@ def test_rotate_key_reencrypts_secrets_and_credentials_then_drops_the_old_key(ap
 
 
 def test_rotate_key_keeps_the_old_key_when_a_value_cannot_be_read(app, api):
-    from models import Secret, database as db
+    from models import Secret
+    from models import database as db
     from repos import vault
     settings = app.config["THYMIS"]
     api.post("/api/secrets", json={"name": "good", "type": "single_line", "value": "a"})

@@ -11,6 +11,7 @@ from models.entities import (  # noqa: F401
     KnownHost,
     Repository,
     RepositoryAccess,
+    ReviewDecision,
     Secret,
     Tag,
 )

@@ -43,6 +43,8 @@ class Repository(BaseModel):
     last_error = TextField(null=True)
     steps = JSONField(default=list)          # the latest attempt: [{step, state: a StepState, detail}], fetch first
     allowed_signers = TextField(null=True)   # git's allowedSignersFile text; None: signatures not checked
+    review = CharField(default="auto")       # "auto": a passing commit becomes active; "required": it awaits review
+    candidate_commit = CharField(null=True)  # review: required: the passing commit awaiting approval
     created_at = DateTimeField(default=utcnow)
 
 
@@ -183,3 +185,19 @@ class Secret(BaseModel):
 
 
 SECRET_MODELS = [Secret]
+
+
+class ReviewDecision(BaseModel):
+    """An approval or rejection of a repository's candidate commit: who, when, which commit."""
+    id = AutoField()
+    repository = ForeignKeyField(Repository, on_delete="CASCADE", backref="decisions")
+    commit = CharField()
+    decision = CharField()                   # "approved" or "rejected"
+    decided_by = CharField()                 # "session" or "token:<name>" (auth.guard's g.auth)
+    decided_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("repository", "commit"), False),)
+
+
+REVIEW_MODELS = [ReviewDecision]

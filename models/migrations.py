@@ -121,8 +121,14 @@ def _secrets(db):
     db.create_tables(e.SECRET_MODELS)  # CREATE TABLE IF NOT EXISTS: an existing table is left as it is
 
 
+def _review(db):
+    add_column(db, "repository", "review", "VARCHAR(255) NOT NULL DEFAULT 'auto'")
+    add_column(db, "repository", "candidate_commit", "VARCHAR(255)")
+    db.create_tables(e.REVIEW_MODELS)
+
+
 MIGRATIONS = [_initial, _devices_and_tags, _deployments, _repository_access, _catalog_generation,
-              _ids_never_reused, _allowed_signers, _secrets]
+              _ids_never_reused, _allowed_signers, _secrets, _review]
 
 
 MIGRATE_WAIT_SECONDS = 600

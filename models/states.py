@@ -14,6 +14,7 @@ class RepositoryStatus(StrEnum):
     VALIDATING = "validating"
     READY = "ready"              # the latest fetched commit passed and is active
     FAILED = "failed"            # the latest attempt failed; an earlier active commit stays in use
+    AWAITING_REVIEW = "awaiting_review"  # review: required; the fetched commit passed and waits for approval
 
 
 class StepState(StrEnum):

@@ -36,6 +36,7 @@ from pipeline.mirror_gc import tidy_mirror
 from pipeline.self_heal import mirror_problem, move_aside
 from repos.connect import repository_auth
 from repos.repositories import remove_repository_files
+from repos.review import hold_for_review
 from repos.urls import parse_remote_url
 
 
@@ -123,6 +124,9 @@ def _fetch_and_validate(ctx, repo) -> None:
     validation = _validate(ctx, repo, result.commit, checkout, fetch_step)
     ctx.check()
     steps = [fetch_step] + validation.steps
+    if validation.ok and hold_for_review(repo.id, result.commit, steps, lambda **f: _bound(ctx, **f), ctx.log):
+        prune_checkouts(repo.id, settings, log=ctx.log)
+        return
     if validation.ok and not _activate(ctx, repo, result.commit, validation, steps):
         validation = CommitValidation.get_by_id(validation.id)
         steps = [fetch_step] + validation.steps
@@ -177,7 +181,8 @@ def _activate(ctx, repo, commit: str, validation, steps: list[dict]) -> bool:
         clashes = [f"package `{p}` is already provided by repository `{taken[p]}`" for p in validation.packages
                    if p in taken]
         if not clashes:
-            _bound(ctx, active_commit=commit, status=RepositoryStatus.READY, steps=steps, last_error=None)
+            _bound(ctx, active_commit=commit, status=RepositoryStatus.READY, steps=steps, last_error=None,
+                   candidate_commit=None)
             return True
         failed = [s if s["step"] != "unique" else {**s, "state": StepState.FAILED, "detail": "; ".join(clashes)}
                   for s in validation.steps]

@@ -41,6 +41,7 @@ class RepositoryInput:
     ref_given: bool = False
     access: AccessInput | None = None  # None: keep the saved access (and no credentials in the URL)
     allowed_signers: str | None = None  # "" clears them; None: not given (keep)
+    review: str | None = None  # "auto" or "required"; None: not given (keep; "auto" for a new repository)
 
     @classmethod
     def parse(cls, data, *, allow_local: bool, partial: bool = False) -> RepositoryInput:
@@ -48,7 +49,7 @@ class RepositoryInput:
         present are checked and changed. Raises InputError with every error."""
         v = Validation.of(data)
         result = cls()
-        v.unknown({"display_name", "url", "name", "ref", "access", "allowed_signers", "csrf_token"})
+        v.unknown({"display_name", "url", "name", "ref", "access", "allowed_signers", "review", "csrf_token"})
 
         display_name = v.text("display_name", required=None if partial else "a display name is required",
                               max_len=MAX_DISPLAY_NAME,
@@ -94,6 +95,9 @@ class RepositoryInput:
                 if problems:
                     v.error("allowed_signers", "allowed signers: " + "; ".join(problems[:5]))
 
+        result.review = v.choice("review", ("auto", "required"), message="review must be 'auto' (a passing commit "
+                                 "becomes active) or 'required' (it awaits approval)")
+
         v.raise_if_errors()
         return result
 
@@ -109,7 +113,8 @@ class RepositoryInput:
 def shown_again(data) -> dict:
     """A submitted repository form (or body) in body shape, safe to show again: no token, no URL password."""
     v = Validation.of(data)
-    shown = {key: v.raw(key) for key in ("display_name", "url", "name", "ref", "allowed_signers") if v.has(key)}
+    shown = {key: v.raw(key) for key in ("display_name", "url", "name", "ref", "allowed_signers", "review")
+             if v.has(key)}
     if isinstance(shown.get("url"), str):
         shown["url"] = redact_url(shown["url"])
     access = v.nested("access")

@@ -46,7 +46,8 @@ def create_repository(data, settings):
                 name = _unique_name(derive_name(values.display_name))
             repo = Repository.create(name=name, display_name=values.display_name, url=values.spec.url,
                                      ref=values.effective_ref(), status=RepositoryStatus.PENDING, steps=[],
-                                     allowed_signers=values.allowed_signers or None)
+                                     allowed_signers=values.allowed_signers or None,
+                                     review=values.review or "auto")
             save_access(repo, values.access, values.spec, settings)
             job = enqueue(FETCH_JOB, repository=repo)
     except IntegrityError:
@@ -81,6 +82,8 @@ def update_repository(repo: Repository, data, settings):
                 changes["ref"] = ref
         if values.allowed_signers is not None and (values.allowed_signers or None) != repo.allowed_signers:
             changes["allowed_signers"] = values.allowed_signers or None
+        if values.review is not None and values.review != repo.review:
+            changes["review"] = values.review
         # New allowed signers: the fetched commit is checked again against them.
         refetch = "url" in changes or "ref" in changes or "allowed_signers" in changes
         if changes:
@@ -146,6 +149,8 @@ def repository_json(repo: Repository, row: RepositoryRow | None = None) -> dict:
         "job_id": row.job.id if row.job else None,
         "access": access_json(repo, row.access, row.host_keys),
         "allowed_signers": repo.allowed_signers or "",
+        "review": repo.review,
+        "candidate_commit": repo.candidate_commit,
     }
 
 

@@ -33,8 +33,17 @@ def register_views(app) -> None:
     for module in (auth_views, health, repositories_pages, jobs_pages, configs_pages, modules_pages, api_repositories,
                    api_jobs, api_configs, api_deploy, deploy_pages, openapi):
         app.register_blueprint(module.blueprint)
-    from views import access_pages, api_access, api_import, import_pages, overview_pages, ui
-    for module in (access_pages, api_access, api_import, import_pages, overview_pages, ui):
+    from views import (
+        access_pages,
+        api_access,
+        api_import,
+        api_review,
+        import_pages,
+        overview_pages,
+        review_pages,
+        ui,
+    )
+    for module in (access_pages, api_access, api_import, import_pages, overview_pages, ui, api_review, review_pages):
         app.register_blueprint(module.blueprint)
     from views import api_secrets, secrets_pages
     for module in (api_secrets, secrets_pages):

@@ -68,10 +68,12 @@ def _input_failure(exc: InputError) -> None:
 @click.option("--display-name", "-d", required=True, help="The name shown in the UI.")
 @click.option("--name", help="The flake input name (derived from the display name when omitted).")
 @click.option("--ref", help="Branch, tag or full commit (default: the remote's HEAD branch).")
+@click.option("--review", type=click.Choice(["auto", "required"]), default="auto",
+              help="required: a commit that passes validation awaits approval instead of becoming active.")
 @click.option("--wait/--no-wait", default=True, help="Fetch now and report the result (default) or only queue it.")
-def repos_add(url, display_name, name, ref, wait):
+def repos_add(url, display_name, name, ref, review, wait):
     service = _service()
-    data = {"url": url, "display_name": display_name}
+    data = {"url": url, "display_name": display_name, "review": review}
     if name:
         data["name"] = name
     if ref:
@@ -107,6 +109,21 @@ def repos_refresh(name, wait):
     except (service.NotFound, service.JobConflict) as exc:
         _fail(str(exc))
     _report(name, job, wait)
+
+
+@repos.command("review")
+@click.argument("name")
+@click.argument("policy", type=click.Choice(["auto", "required"]))
+def repos_review(name, policy):
+    """Set the review policy: required makes a commit that passes validation await approval."""
+    service = _service()
+    try:
+        repo, _job = service.update_repository(service.get_repository(name), {"review": policy}, _settings())
+    except service.NotFound as exc:
+        _fail(str(exc))
+    except InputError as exc:
+        _input_failure(exc)
+    click.echo(f"{repo.name}: review {repo.review}")
 
 
 @repos.command("remove")

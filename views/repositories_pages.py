@@ -112,7 +112,7 @@ def edit(name: str):
     if request.method == "GET":
         return render_template("repository_edit.html", repo=repo, form={"display_name": repo.display_name,
                                "url": repo.url, "ref": repo.ref or "",
-                               "allowed_signers": repo.allowed_signers or ""}, error=None)
+                               "allowed_signers": repo.allowed_signers or "", "review": repo.review}, error=None)
     try:
         service.update_repository(repo, request.form, settings())
     except InputError as exc:

@@ -5,6 +5,7 @@ from peewee import IntegrityError
 
 from configs.catalog import available_modules
 from configs.inputs import parse_device, parse_tag
+from configs.render_check import check_modules_render
 from errors import FieldError, InputError, NotFound
 from jobs import cancel_jobs_of
 from models import Device, DeviceTag, Tag, database
@@ -46,18 +47,38 @@ def _conflict(kind: str, name: str) -> InputError:
     return InputError([FieldError("name", f"a {kind} named '{name}' already exists", "conflict")], status=409)
 
 
+def _check_rendered(values: dict, catalog: dict, existing, priority: int, path: str, checked=None) -> list | None:
+    """422 naming each setting the module itself rejects (configs.render_check); nothing is stored. Returns the
+    modules checked; ``checked``: modules already checked (not rendered again)."""
+    if "modules" not in values:
+        return None
+    if values["modules"] != checked:
+        check_modules_render(values["modules"], catalog, existing.modules if existing else [], priority, path)
+    return values["modules"]
+
+
+def _device_values(data, catalog: dict, existing) -> tuple[dict, list | None]:
+    values = parse_device(data, catalog=catalog, existing=_as_dict(existing) if existing else None)
+    tags = _resolve_tags(values.pop("tags")) if "tags" in values else None
+    return values, tags
+
+
 def save_device(data, existing: Device | None = None) -> Device:
     """``data``: a JSON body, a submitted form or a Validation (see validation.py).
 
     An edit re-reads the device inside its write transaction and changes only the fields it was given, so
-    two concurrent edits of different fields both land."""
+    two concurrent edits of different fields both land. The modules render in the sandbox before the
+    transaction (that takes time); only modules that changed in between are checked again inside it."""
     catalog = available_modules()
+    values, _tags = _device_values(data, catalog, existing)
+    name = existing.name if existing else values["name"]
+    checked = _check_rendered(values, catalog, existing, DEVICE_PRIORITY, f"hosts/{name}")
     try:
         with database.atomic():
             if existing is not None:
                 existing = get_device(existing.name)  # as it is now, under the write lock
-            values = parse_device(data, catalog=catalog, existing=_as_dict(existing) if existing else None)
-            tags = _resolve_tags(values.pop("tags")) if "tags" in values else None
+            values, tags = _device_values(data, catalog, existing)
+            _check_rendered(values, catalog, existing, DEVICE_PRIORITY, f"hosts/{name}", checked)
             if existing is None:
                 device = Device.create(**{"target": "local", "modules": [], **values})
             else:
@@ -73,13 +94,22 @@ def save_device(data, existing: Device | None = None) -> Device:
     return Device.get_by_id(device.id)
 
 
+def _tag_check(values: dict, catalog: dict, existing, checked=None) -> list | None:
+    priority = values.get("priority", existing.priority if existing else 90)
+    return _check_rendered(values, catalog, existing, priority, f"tags/{existing.name if existing else values['name']}",
+                           checked)
+
+
 def save_tag(data, existing: Tag | None = None) -> Tag:
     catalog = available_modules()
+    checked = _tag_check(parse_tag(data, catalog=catalog, existing=_as_dict(existing) if existing else None),
+                         catalog, existing)
     try:
         with database.atomic():
             if existing is not None:
                 existing = get_tag(existing.name)
             values = parse_tag(data, catalog=catalog, existing=_as_dict(existing) if existing else None)
+            _tag_check(values, catalog, existing, checked)
             if existing is None:
                 return Tag.create(**{"modules": [], **values})
             if values:

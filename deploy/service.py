@@ -57,17 +57,37 @@ def preview(name: str, settings):
     """The device's generated files now and their diff against the last successful build of it."""
     from deploy.compose import compose, thymis_url
     from deploy.preview import preview_device
-    from deploy.render import render_project
+    from deploy.render import GenerationError, render_project
     from repos.thymis_override import thymis_choice
+    from sandbox import SandboxError
     device = get_device(name)
     url = thymis_url(settings)
-    composition = compose(settings)
+    try:
+        composition = compose(settings)
+    except SandboxError:
+        problems = device_problems(device, settings)
+        if not problems:
+            raise
+        raise GenerationError("the configuration has problems:\n" + "\n".join(problems)) from None
     rendered = render_project(composition.devices, composition.inputs, url, thymis_choice())
     last = (Deployment.select().where(Deployment.device_name == device.name,
                                       Deployment.state == DeploymentState.SUCCEEDED,
                                       Deployment.project_commit.is_null(False))
             .order_by(Deployment.id.desc()).first())
     return preview_device(settings.project_dir, rendered, device.name, last.project_commit if last else None)
+
+
+def device_problems(device, settings) -> list[str]:
+    """Every problem of the device's own and its tags' modules, in plain words (see configs.render_check)."""
+    from configs.catalog import available_modules
+    from configs.render_check import active_checkouts, owner_problems
+    from configs.service import DEVICE_PRIORITY, device_tags
+    catalog, checkouts = available_modules(), active_checkouts(settings)
+    found = owner_problems(f"device {device.name}", device.modules, catalog, checkouts, DEVICE_PRIORITY,
+                           f"hosts/{device.name}")
+    for tag in device_tags(device):
+        found += owner_problems(f"tag {tag.name}", tag.modules, catalog, checkouts, tag.priority, f"tags/{tag.name}")
+    return found
 
 
 def deployment_json(row: Deployment) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from peewee import IntegrityError
 
 from configs.catalog import available_modules
+from configs.core import sticky_state_version
 from configs.inputs import parse_device, parse_tag
 from configs.render_check import check_modules_render
 from errors import FieldError, InputError, NotFound
@@ -57,9 +58,18 @@ def _check_rendered(values: dict, catalog: dict, existing, priority: int, path: 
     return values["modules"]
 
 
+def _device_modules(values: dict, catalog: dict, existing, tags) -> None:
+    """A core module added now stores the state version in force (configs.core)."""
+    if "modules" in values:
+        in_force = tags if tags is not None else (device_tags(existing) if existing else [])
+        values["modules"] = sticky_state_version(values["modules"], catalog, [t.modules for t in in_force],
+                                                 existing.modules if existing else [])
+
+
 def _device_values(data, catalog: dict, existing) -> tuple[dict, list | None]:
     values = parse_device(data, catalog=catalog, existing=_as_dict(existing) if existing else None)
     tags = _resolve_tags(values.pop("tags")) if "tags" in values else None
+    _device_modules(values, catalog, existing, tags)
     return values, tags
 
 

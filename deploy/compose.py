@@ -11,6 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from configs.catalog import available_modules
+from configs.core import with_state_version
 from configs.listing import tags_by_device
 from configs.service import DEVICE_PRIORITY
 from deploy.model import DeviceConfig, FlakeInput, ModuleFile
@@ -106,7 +107,8 @@ def compose(settings) -> Composition:
     plans, requests, index = [], [], {}
     skipped = []
     for device in rows:
-        sources = [("device", DEVICE_PRIORITY, f"hosts/{device.name}", device.modules)]
+        own = with_state_version(device.modules, [t.modules for t in tags[device.id]], catalog)
+        sources = [("device", DEVICE_PRIORITY, f"hosts/{device.name}", own)]
         sources += [(f"tag-{t.name}", t.priority, f"tags/{t.name}", t.modules) for t in tags[device.id]]
         wanted, all_modules = [], []
         for owner, priority, path, modules in sources:

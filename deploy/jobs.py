@@ -1,7 +1,7 @@
 """Jobs that generate the project, build devices, activate them, deploy a tag's devices and roll back."""
 from __future__ import annotations
 
-from deploy.activate import ActivationError
+from deploy.activate import DEFAULT_PROFILE, ActivationError
 from deploy.build import BuildError, build
 from deploy.compose import compose, thymis_url
 from deploy.flake import GenerationError, LockError, generate_project
@@ -95,8 +95,11 @@ def _run(ctx, kind: str, work) -> None:
 
 
 def deploy_target(device, settings, *, with_secrets: bool = False) -> DeployTarget:
-    """``with_secrets``: a deploy, which places the device's secrets before the switch (a rollback does not)."""
-    return DeployTarget(name=device.name, target=device.target, profile=str(settings.system_profile),
+    """``with_secrets``: a deploy, which places the device's secrets before the switch (a rollback does not).
+    THYMIS_SYSTEM_PROFILE is this machine's profile: a device over SSH keeps NixOS's system profile (its boot
+    entries come from there)."""
+    profile = str(settings.system_profile) if device.target == "local" else DEFAULT_PROFILE
+    return DeployTarget(name=device.name, target=device.target, profile=profile,
                         activation_command=settings.local_activation_command or None,
                         lock_dir=settings.project_path / "locks",
                         files=secrets_for(device, settings) if with_secrets else None)

@@ -66,7 +66,7 @@ def test_failed_update_changes_nothing(api):
         {"type": CORE, "settings": {"device_name": "b", "device_type": "toaster"}}]})
     assert response.status_code == 422
     body = api.get("/api/devices/d").get_json()
-    assert body["display_name"] == "D" and body["modules"][0]["settings"] == {"device_name": "a"}
+    assert body["display_name"] == "D" and body["modules"][0]["settings"] == {"device_name": "a", "nix_state_version": "24.11"}
 
 
 def test_duplicate_names_and_unknown_names(api):

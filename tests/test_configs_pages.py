@@ -43,7 +43,7 @@ def test_settings_save_validate_and_list_rows(client, api):
     assert bad.status_code == 422
     assert "Device Type must be one of" in text(bad)
     assert 'value="kiosk"' in text(bad)                              # typed values survive the error
-    assert api.get("/api/devices/d").get_json()["modules"][0]["settings"] == {}
+    assert api.get("/api/devices/d").get_json()["modules"][0]["settings"] == {"nix_state_version": "24.11"}  # pinned when added
     ok = post(client, url, {"s.device_type": "raspberry-pi-4", "s.device_name": "kiosk", "action": "save"}, htmx=True)
     assert ok.status_code == 200 and "Saved." in text(ok)
     assert api.get("/api/devices/d").get_json()["modules"][0]["settings"] == {
@@ -80,7 +80,8 @@ def test_duplicate_and_delete_device(client, api):
     api.post("/api/devices", json={"name": "d", "display_name": "D",
                                    "modules": [{"type": CORE, "settings": {"device_name": "x"}}]})
     assert post(client, "/devices/d/duplicate", {"name": "d2"}).status_code == 302
-    assert api.get("/api/devices/d2").get_json()["modules"][0]["settings"] == {"device_name": "x"}
+    assert api.get("/api/devices/d2").get_json()["modules"][0]["settings"] == {"device_name": "x",
+                                                                               "nix_state_version": "24.11"}
     assert "Delete D?" in text(client.get("/devices/d/delete"))
     assert post(client, "/devices/d/delete", {}).status_code == 302
     assert api.get("/api/devices/d").status_code == 404

@@ -64,7 +64,8 @@ def test_a_change_to_a_saved_device_is_checked_and_the_old_settings_stay(api):
     assert api.post("/api/devices", json=good).status_code == 201
     response = api.patch("/api/devices/pi", json={"modules": [{"type": CORE, "settings": {"device_name": "NO!"}}]})
     assert response.status_code == 422 and "modules[0].settings.device_name" in errors_of(response)
-    assert api.get("/api/devices/pi").get_json()["modules"][0]["settings"] == {"device_name": "pi"}
+    assert api.get("/api/devices/pi").get_json()["modules"][0]["settings"] == {"device_name": "pi",
+                                                                               "nix_state_version": "24.11"}
 
 
 def test_tags_are_checked_too(api):

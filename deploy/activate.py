@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 
 from deploy.hosts import SshHost, quote
 from deploy.nixlog import Reporter
+from deploy.ssh_reasons import explain
 from jobs import processes
 
 DEFAULT_PROFILE = "/nix/var/nix/profiles/system"
@@ -143,7 +144,9 @@ def _run_activation(host, profile: str, store_path: str, mode: str, reporter: Re
     elif "failed" in events:
         message = f"could not set {where} to {store_path}"
     elif result.returncode == 255 and isinstance(host, SshHost):
-        message = f"could not reach {host} over SSH: " + ("; ".join(log[-3:]) or "connection failed")
+        reason = explain(log, host)
+        message = f"could not reach {host} over SSH: " + (reason.message if reason else
+                                                            "; ".join(log[-3:]) or "connection failed")
     else:
         message = f"activation on {host} failed with status {result.returncode}"
     reporter.log(message)
@@ -176,8 +179,9 @@ def generations_on(host, *, profile: str = DEFAULT_PROFILE, ctx=None) -> list[Ge
     lines: list[str] = []
     result = host.run(_script(_LIST, profile=profile), reporter, on_line=lines.append)
     if result.returncode != 0:
-        raise ActivationError(f"could not list the generations of {profile} on {host}: " + "; ".join(lines[-3:]),
-                              log=lines)
+        reason = explain(lines, host) if isinstance(host, SshHost) else None
+        raise ActivationError(f"could not list the generations of {profile} on {host}: "
+                              + (reason.message if reason else "; ".join(lines[-3:])), log=lines)
     current = None
     found: list[Generation] = []
     prefix = profile.rsplit("/", 1)[-1] + "-"

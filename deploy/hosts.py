@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nixcli
 from deploy.nixlog import NixLog, Reporter
+from deploy.ssh_reasons import explain
 from jobs import processes
 
 
@@ -146,12 +147,18 @@ class SshHost:
         log = NixLog(reporter)
         result = _stream(command, reporter, env=env, on_line=log.feed)
         if result.returncode != 0:
-            detail = "; ".join(e.message for e in log.errors) or "\n".join(result.output[-10:])
-            raise CopyError(f"copying the system to {self} failed: {detail}")
+            reason = explain(result.output, self)
+            detail = reason.message if reason else (
+                "; ".join(e.message for e in log.errors) or "\n".join(result.output[-10:]))
+            raise CopyError(f"copying the system to {self} failed: {detail}", reason)
 
 
 class CopyError(RuntimeError):
-    """``nix copy`` to the device failed."""
+    """``nix copy`` to the device failed; ``reason``: the SSH failure, when that is why."""
+
+    def __init__(self, message: str, reason=None):
+        super().__init__(message)
+        self.reason = reason
 
 
 def quote(value: str) -> str:

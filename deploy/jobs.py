@@ -4,8 +4,9 @@ from __future__ import annotations
 from deploy.activate import DEFAULT_PROFILE, ActivationError
 from deploy.build import BuildError, build
 from deploy.compose import compose, thymis_url
+from deploy.device_ssh import device_ssh
 from deploy.flake import GenerationError, LockError, generate_project
-from deploy.hosts import CopyError, SshOptions, TargetError
+from deploy.hosts import CopyError, TargetError
 from deploy.many import DeployTarget, deploy_device, deploy_many, summary
 from jobs import JobCancelled, JobFailed
 from jobs.context import JobContext
@@ -44,12 +45,6 @@ EXPECTED_FAILURES = (GenerationError, LockError, BuildError, SandboxError, Activ
                      DeviceFailure)
 
 
-def ssh_options(settings) -> SshOptions:
-    """The controller's key for devices and its own known-hosts file: new hosts are trusted on first use,
-    a changed host key is refused."""
-    key = settings.ssh_key or settings.ssh_dir / "id_ed25519"
-    return SshOptions(key_file=key if key.exists() else None, known_hosts_file=settings.ssh_dir / "devices_known_hosts",
-                      strict_host_key_checking="accept-new")
 
 
 def generate(ctx) -> str:
@@ -97,12 +92,24 @@ def _run(ctx, kind: str, work) -> None:
 def deploy_target(device, settings, *, with_secrets: bool = False) -> DeployTarget:
     """``with_secrets``: a deploy, which places the device's secrets before the switch (a rollback does not).
     THYMIS_SYSTEM_PROFILE is this machine's profile: a device over SSH keeps NixOS's system profile (its boot
-    entries come from there)."""
+    entries come from there). SSH devices get the controller's key (created on first need) and their host keys
+    on record (deploy.device_ssh)."""
     profile = str(settings.system_profile) if device.target == "local" else DEFAULT_PROFILE
+    ssh = device_ssh(device, settings)
     return DeployTarget(name=device.name, target=device.target, profile=profile,
                         activation_command=settings.local_activation_command or None,
                         lock_dir=settings.project_path / "locks",
-                        files=secrets_for(device, settings) if with_secrets else None)
+                        files=secrets_for(device, settings) if with_secrets else None,
+                        ssh=ssh.options if ssh else None)
+
+
+def learn_host_keys(device_name: str, settings) -> None:
+    """After a connection to a device without a host key on record: record what ssh accepted."""
+    device = Device.get_or_none(Device.name == device_name)
+    ssh = device_ssh(device, settings, known_hosts_file=settings.ssh_dir / "device-known-hosts" / device_name,
+                     rewrite=False) if device else None
+    if ssh:
+        ssh.learn(settings)
 
 
 def _target(ctx, *, with_secrets: bool = False) -> DeployTarget:
@@ -128,8 +135,10 @@ def deploy_job(ctx) -> None:
     def work(record):
         commit = generate(ctx)
         Deployment.update(project_commit=commit).where(Deployment.id == record.id).execute()
-        outcome = deploy_device(ctx.settings.project_dir, commit, _target(ctx, with_secrets=True), ctx,
-                                ssh=ssh_options(ctx.settings))
+        try:
+            outcome = deploy_device(ctx.settings.project_dir, commit, _target(ctx, with_secrets=True), ctx)
+        finally:
+            learn_host_keys(ctx.payload["device"], ctx.settings)
         fields = _outcome_fields(outcome)
         if not outcome.ok:
             Deployment.update(**fields).where(Deployment.id == record.id).execute()
@@ -142,8 +151,10 @@ def deploy_job(ctx) -> None:
 def rollback_job(ctx) -> None:
     def work(record):
         device = _target(ctx)
-        result = device.where(ssh_options(ctx.settings)).rollback(ctx.payload["store_path"], ctx,
-                                                                  profile=device.profile)
+        try:
+            result = device.where().rollback(ctx.payload["store_path"], ctx, profile=device.profile)
+        finally:
+            learn_host_keys(ctx.payload["device"], ctx.settings)
         ctx.log(result.message)
         return {"store_path": result.store_path}
     _run(ctx, DeploymentKind.ROLLBACK, work)
@@ -179,8 +190,12 @@ def deploy_tag_job(ctx) -> None:
     targets = [deploy_target(d, ctx.settings, with_secrets=True) for d in devices if d.name in children]
     ctx.progress("deploying", 0, len(targets), force=True)
     contexts = {name: JobContext(child, ctx.settings) for name, child in children.items()}
-    outcomes = deploy_many(ctx.settings.project_dir, commit, targets, limit=ctx.settings.deploy_parallel,
-                           ctx_for=contexts.get, ssh=ssh_options(ctx.settings))
+    try:
+        outcomes = deploy_many(ctx.settings.project_dir, commit, targets, limit=ctx.settings.deploy_parallel,
+                               ctx_for=contexts.get)
+    finally:
+        for target in targets:
+            learn_host_keys(target.name, ctx.settings)
     for name, outcome in outcomes.items():
         contexts[name].flush()
         state = (DeploymentState.SUCCEEDED if outcome.ok

@@ -51,10 +51,11 @@ class DeployTarget:
     activation_command: str | None = None   # local targets: a privileged helper that switches (deploy.targets)
     lock_dir: Path | None = None             # where activations of one target take turns across processes
     files: object | None = None              # placed on the device before the switch (secret_store.delivery)
+    ssh: SshOptions | None = None            # this device's own SSH options (else those passed to where)
 
     def where(self, ssh: SshOptions | None = None) -> Target:
         """The target to activate on (TargetError if ``target`` is not one)."""
-        return parse_target(self.target, ssh=ssh, activation_command=self.activation_command)
+        return parse_target(self.target, ssh=self.ssh or ssh, activation_command=self.activation_command)
 
 
 @dataclass

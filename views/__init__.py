@@ -38,12 +38,14 @@ def register_views(app) -> None:
         api_access,
         api_import,
         api_review,
+        device_ssh_views,
         import_pages,
         overview_pages,
         review_pages,
         ui,
     )
-    for module in (access_pages, api_access, api_import, import_pages, overview_pages, ui, api_review, review_pages):
+    for module in (access_pages, api_access, api_import, import_pages, overview_pages, ui, api_review, review_pages,
+                   device_ssh_views):
         app.register_blueprint(module.blueprint)
     from views import api_secrets, secrets_pages
     for module in (api_secrets, secrets_pages):

@@ -1,7 +1,10 @@
 """Devices and Tags pages: generated settings forms, with and without htmx, errors next to the field."""
 import html
 
+from thymis_controller.modules.thymis import ThymisDevice
+
 CORE = "thymis_controller.modules.thymis.ThymisDevice"
+STATE_DEFAULT = ThymisDevice.nix_state_version.default  # stored when the core module is added
 SSH = "thymis_controller.modules.access.SSHAccess"
 
 
@@ -43,7 +46,8 @@ def test_settings_save_validate_and_list_rows(client, api):
     assert bad.status_code == 422
     assert "Device Type must be one of" in text(bad)
     assert 'value="kiosk"' in text(bad)                              # typed values survive the error
-    assert api.get("/api/devices/d").get_json()["modules"][0]["settings"] == {"nix_state_version": "24.11"}  # pinned when added
+    # the state version is pinned when the core module is added
+    assert api.get("/api/devices/d").get_json()["modules"][0]["settings"] == {"nix_state_version": STATE_DEFAULT}
     ok = post(client, url, {"s.device_type": "raspberry-pi-4", "s.device_name": "kiosk", "action": "save"}, htmx=True)
     assert ok.status_code == 200 and "Saved." in text(ok)
     assert api.get("/api/devices/d").get_json()["modules"][0]["settings"] == {
@@ -81,7 +85,7 @@ def test_duplicate_and_delete_device(client, api):
                                    "modules": [{"type": CORE, "settings": {"device_name": "x"}}]})
     assert post(client, "/devices/d/duplicate", {"name": "d2"}).status_code == 302
     assert api.get("/api/devices/d2").get_json()["modules"][0]["settings"] == {"device_name": "x",
-                                                                               "nix_state_version": "24.11"}
+                                                                               "nix_state_version": STATE_DEFAULT}
     assert "Delete D?" in text(client.get("/devices/d/delete"))
     assert post(client, "/devices/d/delete", {}).status_code == 302
     assert api.get("/api/devices/d").status_code == 404

@@ -48,21 +48,27 @@ def test_the_marker_names_the_device_after_its_host_name(api):
     assert '"device-name":"kiosk-1"' in config["environment"]["etc"]["thymis/device.json"]["text"]
 
 
+def default_state_version(api) -> str:
+    core = next(m for m in api.get("/api/modules").get_json() if m["type"] == CORE)
+    return next(s["default"] for s in core["settings"] if s["name"] == "nix_state_version")
+
+
 def test_the_effective_state_version_is_the_one_built_and_stays(app, api):
     from models import Device, database
+    default = default_state_version(api)
     api.post("/api/devices", json={"name": "new", "display_name": "New",
                                    "modules": [{"type": CORE, "settings": {"device_name": "new"}}]})
     shown = effective_state_version(api, "new")
-    assert shown["value"] == "24.11" and shown["source"] == "device new"   # pinned when the device was created
-    assert built_config(api, "new")["system"]["stateVersion"] == "24.11"
+    assert shown["value"] == default and shown["source"] == "device new"   # pinned when the device was created
+    assert built_config(api, "new")["system"]["stateVersion"] == default
     # A device saved before versions were pinned: the default the view shows is written by the build.
     api.post("/api/devices", json={"name": "old", "display_name": "Old"})
     with database.connection_context():
         Device.update(modules=[{"type": CORE, "settings": {"device_name": "old"}}]).where(
             Device.name == "old").execute()
     shown = effective_state_version(api, "old")
-    assert shown["value"] == "24.11" and shown["source"] == "default"
-    assert built_config(api, "old")["system"]["stateVersion"] == "24.11"
+    assert shown["value"] == default and shown["source"] == "default"
+    assert built_config(api, "old")["system"]["stateVersion"] == default
 
 
 def test_a_tag_state_version_is_what_its_devices_build(api):

@@ -66,6 +66,34 @@ def timer_lines(settings: dict, default) -> list[str]:
     if raw is None:
         return []
     try:
-        return generate_timer_settings(SystemdTimerType.model_validate(raw))
+        timer = SystemdTimerType.model_validate(raw)
     except ValueError as e:
         raise NixError(f"timer configuration: {e}") from None
+    for calendar in getattr(timer, "on_calendar", None) or []:
+        if calendar:
+            check_calendar(calendar)
+    return generate_timer_settings(timer)
+
+
+# systemd.time(7): shorthands, or weekdays, dates, times, ranges and repetitions; words other than weekday
+# names and a trailing time zone are not part of any calendar expression.
+_SHORTHANDS = {"minutely", "hourly", "daily", "monthly", "weekly", "yearly", "annually", "quarterly",
+               "semiannually"}
+_WEEKDAYS = re.compile(r"(mon|tue|wed|thu|fri|sat|sun)[a-z]*", re.IGNORECASE)
+_CALENDAR_TOKEN = re.compile(r"[0-9*.,:~/+-]+|[A-Za-z]+(?:(?:\.\.|[,-])[A-Za-z]+)*|UTC|[A-Z][A-Za-z]+/[A-Za-z_/]+")
+
+
+def check_calendar(expression: str) -> None:
+    """NixError unless ``expression`` looks like a systemd OnCalendar expression ("Mon *-*-* 09:00", "daily")."""
+    if expression.strip().lower() in _SHORTHANDS:
+        return
+    for token in expression.split():
+        if not _CALENDAR_TOKEN.fullmatch(token):
+            break
+        words = [w for w in re.split(r"\.\.|[,-]", token) if w.isalpha()]
+        if words and not all(_WEEKDAYS.fullmatch(w) or w == "UTC" for w in words) and "/" not in token:
+            break
+    else:
+        return
+    raise NixError(f"{expression!r} is not a systemd calendar expression (examples: daily, hourly, "
+                   "Mon..Fri 09:00, *-*-* 04:30:00)")

@@ -1,8 +1,9 @@
 """The core device module's NixOS state version: what the effective view shows is what the build uses.
 
 A core module added to a device (or a device created with one) stores the state version in force then
-(sticky: a later default does not change a device that exists). A device whose modules or tags use the core module without anyone setting
-the state version gets the default the effective view shows, written at the device's level.
+(sticky: a later default does not change a device that exists). A device whose modules or tags use the core
+module without anyone setting the state version gets the default the effective view shows, written at the
+device's level.
 """
 from __future__ import annotations
 

@@ -21,7 +21,8 @@ from nixcli import FEATURES
 from sandbox import SandboxError, render
 
 MODULE_HEADER = "{ inputs, pkgs, lib, config, ... }:\n{\n"   # as deploy.render writes module files
-_FAILED = re.compile(r"^(?:loading|rendering) `[^`]+` failed(?: \([^)]*\))?: (?:[A-Za-z_][\w.]*: )?(?P<msg>.*)$", re.DOTALL)
+_FAILED = re.compile(r"^(?:loading|rendering) `[^`]+` failed(?: \([^)]*\))?: (?:[A-Za-z_][\w.]*: )?(?P<msg>.*)$",
+                     re.DOTALL)
 _SETTING = re.compile(r"^setting '(?P<key>[^']+)' of [\w.]+: (?P<msg>.*)$", re.DOTALL)
 _NIX_ERROR = re.compile(r"error: (?P<msg>.*?)(?:\n|$)(?:.*?at [^\n]*?:(?P<line>\d+):(?P<col>\d+))?", re.DOTALL)
 _ATTR = re.compile(r"^\s*(?P<attr>[A-Za-z_\"][\w.\"'-]*)\s*=")

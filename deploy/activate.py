@@ -14,14 +14,12 @@ The script prints ``@@thymis <event> ...`` lines that are read here; everything 
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from deploy.hosts import SshHost, quote
+from deploy.hosts import LocalHost, SshHost, quote
 from deploy.nixlog import Reporter
 from deploy.ssh_reasons import explain
-from jobs import processes
 
 DEFAULT_PROFILE = "/nix/var/nix/profiles/system"
 STORE_PATH = re.compile(r"^/nix/store/[0-9a-z]{32}-[A-Za-z0-9+._?=-]+$")
@@ -231,22 +229,45 @@ def rollback_on(host, store_path: str, ctx=None, *, profile: str = DEFAULT_PROFI
 def activate_with_command(command: str, store_path: str, ctx=None, *, timeout: float = 1800) -> ActivationResult:
     """Local activation through a privileged helper (the NixOS module's THYMIS_LOCAL_ACTIVATION_COMMAND): the
     command gets the toplevel store path as its only argument, switches (rolling back itself on failure) and
-    its exit code is the result. The controller itself then needs no root rights."""
+    its exit code is the result. The controller itself then needs no root rights.
+
+    The job log is the helper's output in the order it was written (stdout and stderr as one stream); a failure
+    is the helper's own summary (see ``helper_failure``), and a rollback it did is reported as one."""
     _check_path(store_path)
     reporter = Reporter(ctx)
     reporter.progress("activating", 0, 1, final=True)
     try:
-        proc = processes.run([command, store_path], capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise ActivationError(f"the activation command did not finish within {timeout:.0f} s") from None
+        result = LocalHost().run_command([command, store_path], reporter, timeout=timeout)
     except OSError as exc:
         raise ActivationError(f"the activation command could not be started: {exc}") from None
-    lines = (proc.stdout + proc.stderr).splitlines()
-    for line in lines:
-        reporter.log(line)
-    if proc.returncode != 0:
-        last = next((line for line in reversed(lines) if line.strip()), "")
-        raise ActivationError(f"activation failed (exit {proc.returncode}): {last}".rstrip(": "), log=lines)
+    lines = result.output
+    if result.returncode != 0:
+        if result.timed_out:
+            raise ActivationError(f"the activation command did not finish within {timeout:.0f} s", log=lines)
+        message, rolled_back_to = helper_failure(lines, result.returncode)
+        reporter.log(message)
+        raise ActivationError(message, rolled_back_to=rolled_back_to, log=lines)
     reporter.progress("activating", 1, 1, final=True)
+    message = f"activated {store_path} through {command}"
+    reporter.log(message)
     return ActivationResult(host="local", profile="(activation command)", store_path=store_path, generation=None,
-                            previous=None, message=f"activated {store_path} through {command}", log=lines)
+                            previous=None, message=message, log=lines)
+
+
+_HELPER_ROLLBACK = re.compile(r"rolling back to (/nix/store/\S+)")
+_HELPER_CAUSE = re.compile(r"^[\w-]+: ((?:refusing to activate|could not|switch-to-configuration \S+ failed).*)$")
+
+
+def helper_failure(lines: list[str], returncode: int) -> tuple[str, str | None]:
+    """(message, rolled_back_to) from the helper's lines: its first failure line is the cause; "rolling back
+    to <path>" without "the rollback failed too" means the previous system is active again."""
+    rolled = next((m.group(1) for m in map(_HELPER_ROLLBACK.search, lines) if m), None)
+    failed_too = any("rollback failed too" in line for line in lines)
+    cause = next((m.group(1) for m in map(_HELPER_CAUSE.match, lines) if m), None)
+    detail = f" ({cause})" if cause else ""
+    if rolled and failed_too:
+        return f"switch failed and rolling back to {rolled} failed too{detail}", None
+    if rolled:
+        return f"switch failed, rolled back to {rolled}{detail}", rolled
+    last = next((line for line in reversed(lines) if line.strip()), "")
+    return f"activation failed (exit {returncode}): {cause or last}".rstrip(": "), None

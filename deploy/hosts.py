@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import threading
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ class SshOptions:
 class RunResult:
     returncode: int
     output: list[str] = field(default_factory=list)
+    timed_out: bool = False
 
 
 def _feed(proc, data: bytes) -> None:
@@ -79,7 +81,15 @@ def _stream(command: list[str], reporter: Reporter, *, env=None, timeout: float 
                             stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
                             text=True, errors="replace", env=env, start_new_session=True)
     processes.track(proc)  # cancelling the job ends ssh, nix copy, the activation script
-    timer = threading.Timer(timeout, proc.kill) if timeout else None
+    expired = threading.Event()
+
+    def kill() -> None:  # the whole group: what the command started ends with it
+        expired.set()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    timer = threading.Timer(timeout, kill) if timeout else None
     if timer:
         timer.start()
     if stdin is not None:
@@ -98,7 +108,7 @@ def _stream(command: list[str], reporter: Reporter, *, env=None, timeout: float 
             proc.kill()
             proc.wait()
         processes.untrack(proc)
-    return RunResult(returncode, lines)
+    return RunResult(returncode, lines, expired.is_set())
 
 
 class LocalHost:
@@ -111,6 +121,10 @@ class LocalHost:
     def run(self, script: str, reporter: Reporter, *, timeout: float | None = None, on_line=None,
             stdin: bytes | None = None) -> RunResult:
         return _stream(["/bin/sh", "-c", script], reporter, timeout=timeout, on_line=on_line, stdin=stdin)
+
+    def run_command(self, argv: list[str], reporter: Reporter, *, timeout: float | None = None) -> RunResult:
+        """``argv`` with its stdout and stderr as one stream, each line logged as it comes."""
+        return _stream(argv, reporter, timeout=timeout)
 
     def copy_closure(self, store_path: str, reporter: Reporter) -> None:
         return None

@@ -1,6 +1,8 @@
 """Jobs that generate the project, build devices, activate them, deploy a tag's devices and roll back."""
 from __future__ import annotations
 
+import time
+
 from deploy.activate import DEFAULT_PROFILE, ActivationError
 from deploy.build import BuildError, build
 from deploy.compose import compose, thymis_url
@@ -80,13 +82,14 @@ def _run(ctx, kind: str, work) -> None:
     """Record one device operation; expected failures end the job with their message, kept on the record."""
     name = ctx.payload["device"]
     record = _record(ctx, name, kind)
+    started = time.monotonic()  # the record's duration: the whole operation (generate, build, copy, switch)
     try:
         fields = work(record)
     except EXPECTED_FAILURES as exc:
         state = DeploymentState.ROLLED_BACK if getattr(exc, "rolled_back_to", None) else DeploymentState.FAILED
-        _finish(record, state, error=str(exc))
+        _finish(record, state, error=str(exc), duration=time.monotonic() - started)
         raise JobFailed(str(exc)) from None
-    _finish(record, DeploymentState.SUCCEEDED, **fields)
+    _finish(record, DeploymentState.SUCCEEDED, **{**fields, "duration": time.monotonic() - started})
 
 
 def deploy_target(device, settings, *, with_secrets: bool = False) -> DeployTarget:
@@ -127,8 +130,7 @@ def build_job(ctx) -> None:
 
 
 def _outcome_fields(outcome) -> dict:
-    return {"store_path": outcome.build.store_path if outcome.build else None,
-            "duration": outcome.build.duration if outcome.build else None}
+    return {"store_path": outcome.build.store_path if outcome.build else None, "duration": outcome.duration}
 
 
 def deploy_job(ctx) -> None:
@@ -143,8 +145,7 @@ def deploy_job(ctx) -> None:
         if not outcome.ok:
             Deployment.update(**fields).where(Deployment.id == record.id).execute()
             raise DeviceFailure(outcome.error, outcome.rolled_back_to)
-        ctx.log(outcome.activation.message)
-        return fields
+        return fields  # the activation logged its "switched ..." line itself
     _run(ctx, DeploymentKind.DEPLOY, work)
 
 
@@ -155,7 +156,6 @@ def rollback_job(ctx) -> None:
             result = device.where().rollback(ctx.payload["store_path"], ctx, profile=device.profile)
         finally:
             learn_host_keys(ctx.payload["device"], ctx.settings)
-        ctx.log(result.message)
         return {"store_path": result.store_path}
     _run(ctx, DeploymentKind.ROLLBACK, work)
 

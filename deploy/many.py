@@ -4,6 +4,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,12 +70,21 @@ class DeployOutcome:
     activation: ActivationResult | None = None
     error: str | None = None
     rolled_back_to: str | None = None
+    duration: float | None = None           # seconds, build and activation together
 
 
 def deploy_device(project_dir: Path, commit: str, device: DeployTarget, ctx=None, *,
                   ssh: SshOptions | None = None, build_args: tuple[str, ...] = ()) -> DeployOutcome:
     """Build ``device`` from project ``commit`` and activate it on its target; never raises for a failed
     build, copy or switch (the outcome says what happened), only for programming errors."""
+    started = time.monotonic()
+    outcome = _deploy_device(project_dir, commit, device, ctx, ssh=ssh, build_args=build_args)
+    outcome.duration = time.monotonic() - started
+    return outcome
+
+
+def _deploy_device(project_dir: Path, commit: str, device: DeployTarget, ctx, *, ssh: SshOptions | None,
+                   build_args: tuple[str, ...]) -> DeployOutcome:
     try:
         built = build(project_dir, commit, device.name, ctx, nix_args=build_args)
     except (BuildError, ValueError) as exc:

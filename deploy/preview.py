@@ -3,6 +3,7 @@ project commit (e.g. the last one built), read with Dulwich — before anything 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from dulwich.objects import Tree
 from dulwich.repo import Repo
 
 from deploy.render import RenderedProject
+from thymis_controller.nix.text import nix_attr_name
 
 
 @dataclass
@@ -79,4 +81,24 @@ def preview_device(project_dir: Path, rendered: RenderedProject, device: str,
         old = read_files(Path(project_dir), against, ["flake.nix", f"hosts/{device}"]
                          + [p for p in paths if p.startswith("tags/")])
     label = against[:12] if against else "nothing"
-    return Preview(device, files, unified_diff(old, files, label, "new"), against)
+    mine = {path: own_flake_text(text, device) if path == "flake.nix" else text for path, text in files.items()}
+    if "flake.nix" in old:
+        old["flake.nix"] = own_flake_text(old["flake.nix"], device)
+    return Preview(device, files, unified_diff(old, mine, label, "new"), against)
+
+
+_DEVICE_BLOCK = re.compile(r"^      (\S+) = nixpkgs\.lib\.nixosSystem \{$")
+
+
+def own_flake_text(text: str, device: str) -> str:
+    """flake.nix without the other devices' nixosConfigurations blocks (what a device's diff compares)."""
+    out, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        match = _DEVICE_BLOCK.match(line.rstrip("\n"))
+        if match:
+            skipping = match.group(1) != nix_attr_name(device)
+        if not skipping:
+            out.append(line)
+        elif line.rstrip("\n") == "      };":
+            skipping = False
+    return "".join(out)

@@ -5,7 +5,7 @@ from configs.service import get_device, get_tag
 from deploy.jobs import BUILD, DEPLOY, DEPLOY_TAG, DEVICE_JOB_KINDS, ROLLBACK
 from errors import FieldError, InputError
 from jobs import JobConflict, enqueue
-from models import Deployment, DeploymentState, Job, JobState, database
+from models import Deployment, DeploymentKind, DeploymentState, Job, JobState, database
 
 
 def _busy(subject: str, kinds) -> Job | None:
@@ -70,11 +70,21 @@ def preview(name: str, settings):
             raise
         raise GenerationError("the configuration has problems:\n" + "\n".join(problems)) from None
     rendered = render_project(composition.devices, composition.inputs, url, thymis_choice())
-    last = (Deployment.select().where(Deployment.device_name == device.name,
-                                      Deployment.state == DeploymentState.SUCCEEDED,
-                                      Deployment.project_commit.is_null(False))
+    return preview_device(settings.project_dir, rendered, device.name, active_commit(device.name))
+
+
+def active_commit(device: str) -> str | None:
+    """The project commit of the system the device runs: its last successful deploy or rollback (a rollback
+    runs the commit an earlier record built that system from); else its last successful build."""
+    done = Deployment.select().where(Deployment.device_name == device, Deployment.state == DeploymentState.SUCCEEDED)
+    last = (done.where(Deployment.kind.in_((DeploymentKind.DEPLOY, DeploymentKind.ROLLBACK)))
             .order_by(Deployment.id.desc()).first())
-    return preview_device(settings.project_dir, rendered, device.name, last.project_commit if last else None)
+    if last is not None and last.project_commit is None and last.store_path:
+        last = (done.where(Deployment.store_path == last.store_path, Deployment.project_commit.is_null(False))
+                .order_by(Deployment.id.desc()).first())
+    if last is None:
+        last = done.where(Deployment.project_commit.is_null(False)).order_by(Deployment.id.desc()).first()
+    return last.project_commit if last else None
 
 
 def device_problems(device, settings) -> list[str]:

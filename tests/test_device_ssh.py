@@ -29,8 +29,9 @@ def test_refused_and_permission_denied_are_named_and_the_key_is_made_on_first_ne
     assert not key.exists()
     refused = check_connection(api, "off")
     assert refused["ok"] is False and refused["code"] == "refused"
-    assert "refused the connection on port" in refused["message"] and "no SSH server listens there" in refused["message"]
-    assert key.exists()                                    # created by the first test, not only by GET /api/host-ssh-key
+    assert "refused the connection on port" in refused["message"]
+    assert "no SSH server listens there" in refused["message"]
+    assert key.exists()                      # created by the first test, not only by GET /api/host-ssh-key
     add_device(api, "pi", sshd.target)
     denied = check_connection(api, "pi")
     public = (key.parent / "id_ed25519.pub").read_text().strip()

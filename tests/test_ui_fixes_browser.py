@@ -80,7 +80,7 @@ def test_saving_settings_says_so_and_moves_focus_to_the_message(controller, page
     page.select_option("#add-module", label="Custom Nix")
     page.get_by_role("button", name="Add module").click()
     card = page.locator("#module-thymis_controller-modules-custom_nix-CustomNixModule")
-    card.locator("textarea").fill("{ }")
+    card.locator("textarea").fill('environment.etc."kiosk".text = "hi";')  # checked at save: it must parse
     card.get_by_role("button", name="Save settings").click()
     expect(card.locator(".flash")).to_have_text("Saved.")
     expect(card.locator(".flash")).to_be_focused()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import socket
 
 from jobs import processes
@@ -68,16 +67,6 @@ def cancel_jobs_of(reason: str, *, repository=None, subject: str | None = None, 
     return [job.id for job in query if _end(job, JobState.CANCELLED, reason, _kinds(kinds))]
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def stopped_reason(job: Job) -> str:
     """"the controller stopped during building" (or "during validating (modules)"): what the job was doing."""
     phase = job.phase if job.phase not in (None, "", "starting", "queued", "running") else None
@@ -97,7 +86,7 @@ def reap_orphans(kinds=None) -> int:
         log.warning("ended %d process group(s) left by jobs of a controller process that is gone", orphans)
     for job in Job.select().where(Job.state == JobState.RUNNING):
         owner_host, _, pid = (job.worker or ":").rpartition(":")
-        dead = owner_host == host and pid.isdigit() and not _pid_alive(int(pid))
+        dead = owner_host == host and pid.isdigit() and not processes.pid_alive(int(pid))
         stale = job.heartbeat_at is None or utcnow() - job.heartbeat_at > STALE_AFTER
         if dead or stale:
             with database.atomic():

@@ -113,7 +113,7 @@ def tracked_pids(job_id: int) -> set[int]:
         return set(_groups.get(job_id, set()))
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -130,7 +130,7 @@ def end_orphans() -> int:
     ended = 0
     for path in _state_dir.glob("processes-*"):
         owner = path.name.removeprefix("processes-")
-        if not owner.isdigit() or _alive(int(owner)):
+        if not owner.isdigit() or pid_alive(int(owner)):
             continue
         try:
             lines = path.read_text(encoding="ascii").splitlines()

@@ -3,7 +3,7 @@
 The protocol around the pack (v2 sections or v0 ACK/NAK, shallow lines, side-band progress) stays what git
 sent; from the first pack-data packet (side-band 1) on, the server sends something else instead::
 
-    git_server.hostile(name, "garbage")   # random bytes after a valid pack header
+    git_server.hostile(name, "garbage")   # an undefined object type, then random bytes, after a valid pack header
     git_server.hostile(name, "bomb")      # a ~1 MB pack holding one 1 GiB blob of zeros (a decompression bomb)
     git_server.hostile(name, "silence")   # the first part of the real pack, then nothing (connection kept open)
     git_server.hostile(name, "trickle")   # the real pack in TRICKLE_PIECES pieces, TRICKLE_GAP s apart (slow, alive)
@@ -60,7 +60,9 @@ def bomb_pack() -> bytes:
 
 
 def garbage_pack() -> bytes:
-    return b"PACK" + struct.pack(">II", 2, 3) + os.urandom(256 * 1024)
+    # The first object header names type 5, which git does not define, so the data is refused as invalid
+    # whatever the random rest says (random bytes could otherwise read as a huge object and hit a size limit).
+    return b"PACK" + struct.pack(">II", 2, 3) + bytes([0x50]) + os.urandom(256 * 1024)
 
 
 def _read_pkt(stream) -> tuple[bytes, bytes] | None:

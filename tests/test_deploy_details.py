@@ -26,13 +26,6 @@ exit 1
 
 
 @pytest.fixture
-def profile(tmp_path):
-    path = tmp_path / "profiles" / "system"
-    path.parent.mkdir()
-    return path
-
-
-@pytest.fixture
 def app_config(standins, profile, activation_log):
     return {"thymis_flake_url": standins.thymis_url, "system_profile": profile}
 

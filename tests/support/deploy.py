@@ -54,6 +54,14 @@ def ext_with_thymis(make_repo, thymis_fork) -> str:
 
 
 @pytest.fixture
+def profile(tmp_path) -> Path:
+    """A system profile path in a fresh folder, for THYMIS_SYSTEM_PROFILE in local deploys."""
+    path = tmp_path / "profiles" / "system"
+    path.parent.mkdir()
+    return path
+
+
+@pytest.fixture
 def activation_log(tmp_path, monkeypatch) -> Path:
     """The file the stand-in's switch-to-configuration appends to (via THYMIS_TEST_ACTIVATION_LOG)."""
     path = tmp_path / "activations.log"

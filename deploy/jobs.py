@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 
+import audit
 from deploy.activate import DEFAULT_PROFILE, ActivationError
 from deploy.build import BuildError, build
 from deploy.compose import compose, thymis_url
@@ -72,10 +73,27 @@ def _record(ctx, device_name: str, kind: str, **fields) -> Deployment:
         return Deployment.create(device=device, device_name=device_name, kind=kind, job=ctx.job_id, **fields)
 
 
-def _finish(record: Deployment, state: str, **fields) -> None:
-    """End a running record; one already ended (its job cancelled or reaped) stays as it was ended."""
-    Deployment.update(state=state, finished_at=utcnow(), **fields).where(
-        Deployment.id == record.id, Deployment.state == DeploymentState.RUNNING).execute()
+def _finish(record: Deployment, state: str, **fields) -> bool:
+    """End a running record; one already ended (its job cancelled or reaped) stays as it was ended (False)."""
+    return Deployment.update(state=state, finished_at=utcnow(), **fields).where(
+        Deployment.id == record.id, Deployment.state == DeploymentState.RUNNING).execute() > 0
+
+
+AUDITED = {DeploymentKind.DEPLOY: audit.DEPLOY, DeploymentKind.ROLLBACK: audit.ROLLBACK}
+
+
+def _finish_audited(ctx, record: Deployment, state: str, tag: str | None = None, **fields) -> None:
+    """End the record and, for a deploy or rollback, add its outcome to the audit log in the same transaction
+    (who: the one who started the job, kept in its payload)."""
+    with database.atomic():
+        if _finish(record, state, **fields) and record.kind in AUDITED:
+            store_path = fields.get("store_path") or Deployment.get_by_id(record.id).store_path
+            detail = {"outcome": state, "store_path": store_path, "error": fields.get("error"),
+                      "job_id": record.job_id}
+            if tag:
+                detail["tag"] = tag
+            audit.record(AUDITED[record.kind], record.device_name, ctx.payload.get("requested_by") or "controller",
+                         detail)
 
 
 def _run(ctx, kind: str, work) -> None:
@@ -87,9 +105,9 @@ def _run(ctx, kind: str, work) -> None:
         fields = work(record)
     except EXPECTED_FAILURES as exc:
         state = DeploymentState.ROLLED_BACK if getattr(exc, "rolled_back_to", None) else DeploymentState.FAILED
-        _finish(record, state, error=str(exc), duration=time.monotonic() - started)
+        _finish_audited(ctx, record, state, error=str(exc), duration=time.monotonic() - started)
         raise JobFailed(str(exc)) from None
-    _finish(record, DeploymentState.SUCCEEDED, **{**fields, "duration": time.monotonic() - started})
+    _finish_audited(ctx, record, DeploymentState.SUCCEEDED, **{**fields, "duration": time.monotonic() - started})
 
 
 def deploy_target(device, settings, *, with_secrets: bool = False) -> DeployTarget:
@@ -200,7 +218,7 @@ def deploy_tag_job(ctx) -> None:
         contexts[name].flush()
         state = (DeploymentState.SUCCEEDED if outcome.ok
                  else DeploymentState.ROLLED_BACK if outcome.rolled_back_to else DeploymentState.FAILED)
-        _finish(records[name], state, error=outcome.error, **_outcome_fields(outcome))
+        _finish_audited(ctx, records[name], state, tag=tag.name, error=outcome.error, **_outcome_fields(outcome))
         finish_job(children[name].id, ok=outcome.ok, error=outcome.error)
     text = summary(outcomes) + (f"; skipped (busy): {', '.join(sorted(busy))}" if busy else "")
     ctx.log(text)
@@ -220,8 +238,12 @@ def abort_device_job(job: Job) -> None:
     for record in Deployment.select().where(Deployment.job.in_(jobs), Deployment.state == DeploymentState.RUNNING):
         reaped = job.state != JobState.CANCELLED and (job.error or "").startswith("the controller stopped")
         reason = f"the controller stopped during {_what(record.kind)}" if reaped else (job.error or "cancelled")
-        Deployment.update(state=DeploymentState.FAILED, error=reason, finished_at=utcnow()).where(
+        ended = Deployment.update(state=DeploymentState.FAILED, error=reason, finished_at=utcnow()).where(
             Deployment.id == record.id, Deployment.state == DeploymentState.RUNNING).execute()
+        if ended and record.kind in AUDITED:
+            audit.record(AUDITED[record.kind], record.device_name, (job.payload or {}).get("requested_by")
+                         or "controller", {"outcome": DeploymentState.FAILED, "store_path": record.store_path,
+                                           "error": reason, "job_id": record.job_id})
 
 
 def settle_stuck_deployments() -> None:

@@ -1,6 +1,7 @@
 """Starting device jobs: at most one build, deploy or rollback per device at a time."""
 from __future__ import annotations
 
+import audit
 from configs.service import get_device, get_tag
 from deploy.jobs import BUILD, DEPLOY, DEPLOY_TAG, DEVICE_JOB_KINDS, ROLLBACK
 from errors import FieldError, InputError
@@ -19,7 +20,8 @@ def start_device_job(kind: str, name: str, payload: dict | None = None) -> Job:
         running = _busy(device.name, DEVICE_JOB_KINDS)
         if running is not None:
             raise JobConflict(running)
-        return enqueue(kind, subject=device.name, payload={"device": device.name, **(payload or {})})
+        return enqueue(kind, subject=device.name, payload={"device": device.name, **(payload or {}),
+                                                           "requested_by": audit.current_actor()})
 
 
 def build_device(name: str) -> Job:
@@ -45,7 +47,8 @@ def deploy_tag(name: str) -> Job:
         running = _busy(f"tag:{tag.name}", (DEPLOY_TAG,))
         if running is not None:
             raise JobConflict(running)
-        return enqueue(DEPLOY_TAG, subject=f"tag:{tag.name}", payload={"tag": tag.name})
+        return enqueue(DEPLOY_TAG, subject=f"tag:{tag.name}", payload={"tag": tag.name,
+                                                                   "requested_by": audit.current_actor()})
 
 
 def generations(name: str) -> list[Deployment]:

@@ -2,6 +2,7 @@
 from models.db import database, isoformat, open_database, utcnow  # noqa: F401
 from models.entities import (  # noqa: F401
     ApiToken,
+    AuditEvent,
     CommitValidation,
     ControllerSetting,
     Deployment,

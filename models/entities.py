@@ -201,3 +201,19 @@ class ReviewDecision(BaseModel):
 
 
 REVIEW_MODELS = [ReviewDecision]
+
+
+class AuditEvent(BaseModel):
+    """One entry of the audit log (audit.record): what happened to what, who did it, and plain details."""
+    id = AutoIncrementField()                # never reused: entries are only ever added
+    at = DateTimeField(default=utcnow)
+    kind = CharField()                       # one of audit.KINDS
+    subject = CharField()                    # a repository's input name or a device name
+    actor = CharField()                      # "session", "token:<name>", "cli" or "controller"
+    detail = JSONField(default=dict)         # flat {key: str | int | float | bool | None}, never a secret
+
+    class Meta:
+        indexes = ((("kind", "id"), False), (("subject", "id"), False))
+
+
+AUDIT_MODELS = [AuditEvent]

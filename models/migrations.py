@@ -127,8 +127,12 @@ def _review(db):
     db.create_tables(e.REVIEW_MODELS)
 
 
+def _audit(db):
+    db.create_tables(e.AUDIT_MODELS)  # CREATE TABLE/INDEX IF NOT EXISTS: an existing table is left as it is
+
+
 MIGRATIONS = [_initial, _devices_and_tags, _deployments, _repository_access, _catalog_generation,
-              _ids_never_reused, _allowed_signers, _secrets, _review]
+              _ids_never_reused, _allowed_signers, _secrets, _review, _audit]
 
 
 MIGRATE_WAIT_SECONDS = 600

@@ -11,6 +11,7 @@ import shutil
 
 from peewee import fn
 
+import audit
 from errors import disk_full_message, hide_paths, is_disk_full
 from jobs import JobCancelled, JobFailed
 from jobs.queue import worker_id
@@ -181,8 +182,12 @@ def _activate(ctx, repo, commit: str, validation, steps: list[dict]) -> bool:
         clashes = [f"package `{p}` is already provided by repository `{taken[p]}`" for p in validation.packages
                    if p in taken]
         if not clashes:
+            previous = Repository.get_by_id(repo.id).active_commit
             _bound(ctx, active_commit=commit, status=RepositoryStatus.READY, steps=steps, last_error=None,
                    candidate_commit=None)
+            if previous != commit:
+                audit.record(audit.ACTIVATION, repo.name, "controller",
+                             {"commit": commit, "previous": previous, "how": "auto", "job_id": ctx.job_id})
             return True
         failed = [s if s["step"] != "unique" else {**s, "state": StepState.FAILED, "detail": "; ".join(clashes)}
                   for s in validation.steps]

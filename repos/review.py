@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import audit
 from errors import FieldError, InputError, NotFound
 from models import CommitValidation, Repository, RepositoryStatus, ReviewDecision, database, isoformat
 from pipeline.commit_validation import taken_packages
@@ -69,6 +70,9 @@ def approve(repo: Repository, data, who: str) -> Repository:
         Repository.update(active_commit=commit, candidate_commit=None, status=RepositoryStatus.READY,
                           last_error=None).where(Repository.id == repo.id).execute()
         ReviewDecision.create(repository=repo.id, commit=commit, decision=APPROVED, decided_by=who)
+        audit.record(audit.APPROVAL, repo.name, who, {"commit": commit})
+        audit.record(audit.ACTIVATION, repo.name, who,
+                     {"commit": commit, "previous": repo.active_commit, "how": "approved", "job_id": None})
     return Repository.get_by_id(repo.id)
 
 
@@ -81,6 +85,7 @@ def reject(repo: Repository, data, who: str) -> Repository:
                           status=RepositoryStatus.READY if repo.active_commit else RepositoryStatus.FAILED,
                           ).where(Repository.id == repo.id).execute()
         ReviewDecision.create(repository=repo.id, commit=commit, decision=REJECTED, decided_by=who)
+        audit.record(audit.REJECTION, repo.name, who, {"commit": commit, "active_commit": repo.active_commit})
     return Repository.get_by_id(repo.id)
 
 

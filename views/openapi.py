@@ -6,6 +6,7 @@ so a change to a response shape fails the tests until the document says the same
 from flask import Blueprint, jsonify
 
 from views.openapi_access import extend as extend_with_access
+from views.openapi_audit import extend as extend_with_audit
 from views.openapi_device_ssh import extend as extend_with_device_ssh
 from views.openapi_import import extend as extend_with_import
 from views.openapi_jobs import extend as extend_with_jobs
@@ -153,6 +154,7 @@ extend_with_paging(DOCUMENT)
 extend_with_review(DOCUMENT)
 extend_with_jobs(DOCUMENT)
 extend_with_secrets(DOCUMENT)
+extend_with_audit(DOCUMENT)
 
 
 @blueprint.get("/openapi.json")

@@ -112,8 +112,11 @@ def create_app(config: dict | None = None) -> Flask:
         database.connect(reuse_if_open=True)
 
     @app.teardown_request
-    def _close_db(exc):
-        if not database.is_closed():
+    def _end_request(exc):
+        # Each request thread keeps its connection (its PRAGMAs cost more than many a page's queries). Peewee
+        # runs in autocommit mode, so an idle connection holds no snapshot or lock; one left inside a transaction
+        # by a failure is closed, which rolls it back.
+        if not database.is_closed() and database.in_transaction():
             database.close()
 
     app.before_request(check_request)

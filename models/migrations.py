@@ -14,6 +14,7 @@ import time
 from peewee import OperationalError
 
 from models import entities as e
+from models.data_generation import track_changes
 from models.db import database
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,7 @@ def _migrate() -> int:
                 db.execute_sql("INSERT INTO schema_version (version) VALUES (0)")
             for step in MIGRATIONS:
                 step(db)
+            track_changes(db)  # after every step: it covers the tables and columns they made
             broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
             if broken:  # not fatal: the controller still starts, and the operator learns of it
                 log.warning("rows that refer to missing rows (table, rowid, parent): %s", broken[:10])

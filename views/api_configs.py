@@ -8,6 +8,7 @@ from configs.catalog import available_modules
 from configs.effective import effective_configuration
 from models import Device, Tag
 from views.api_errors import json_body
+from views.cached import reused_response
 from views.paging import json_page, paginate, query_args, search_text
 
 blueprint = Blueprint("api_configs", __name__, url_prefix="/api")
@@ -15,6 +16,7 @@ MODULE_FIELDS = ("type", "display_name", "description", "category", "icon", "sou
 
 
 @blueprint.get("/modules")
+@reused_response
 def list_modules():
     """?q= (in the type, display name or description), ?source= (built-in or a repository), ?page=, ?per_page=."""
     v = query_args()
@@ -24,6 +26,7 @@ def list_modules():
 
 
 @blueprint.get("/devices")
+@reused_response
 def list_devices():
     """?q= (in the name or display name), ?tag= (a tag name), ?page=, ?per_page=."""
     v = query_args()
@@ -58,6 +61,7 @@ def delete_device(name: str):
 
 
 @blueprint.get("/tags")
+@reused_response
 def list_tags():
     """?q= (in the name or display name), ?page=, ?per_page=."""
     v = query_args()

@@ -7,6 +7,7 @@ from jobs.listing import list_jobs, parse_query
 from jobs.retry import retry
 from jobs.serialize import job_json
 from models import Job, isoformat
+from views.cached import reused_response
 
 blueprint = Blueprint("api_jobs", __name__, url_prefix="/api")
 
@@ -24,6 +25,7 @@ def _times(job: Job) -> dict:
 
 
 @blueprint.get("/jobs")
+@reused_response
 def jobs():
     query = parse_query(request.args)
     rows, more = list_jobs(query)

@@ -7,6 +7,7 @@ from models import Repository
 from repos import repositories as service
 from repos.listing import matching, status_filter
 from views.api_errors import json_body
+from views.cached import reused_response
 from views.paging import json_page, paginate, query_args, search_text
 from views.rendering import settings
 
@@ -14,6 +15,7 @@ blueprint = Blueprint("api_repositories", __name__, url_prefix="/api")
 
 
 @blueprint.get("/repositories")
+@reused_response
 def list_repositories():
     """?q= (in the input or display name), ?status=, ?page=, ?per_page= (see views/paging.py)."""
     v = query_args()

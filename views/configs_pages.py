@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from configs import listing, service
 from configs.catalog import available_modules, grouped_modules
@@ -11,6 +12,7 @@ from deploy import service as deploy_service
 from deploy.jobs import DEPLOY_TAG, DEVICE_JOB_KINDS
 from errors import InputError
 from models import Device, Job, Tag
+from views.cached import content, fragment, page
 from views.paging import paginate, query_args, search_text
 from views.rendering import page_or_partial, partial_or_redirect, retarget
 
@@ -30,7 +32,8 @@ def _kind(kinds: str) -> dict:
 
 
 def _list_page(kind: dict, form=None, error=None, status=200):
-    """One page of devices or tags, searched (?q=) and, for devices, filtered by tag (?tag=)."""
+    """One page of devices or tags, searched (?q=) and, for devices, filtered by tag (?tag=); kept per data
+    generation unless it shows a form again."""
     v = query_args()
     filters = {"q": search_text(v)}
     if kind["kind"] == "device":
@@ -38,11 +41,14 @@ def _list_page(kind: dict, form=None, error=None, status=200):
         query = listing.matching_devices(filters["q"], filters["tag"])
     else:
         query = listing.matching_tags(filters["q"])
-    page = paginate(query.order_by(kind["model"].name), v)
-    all_tags = list(Tag.select().order_by(Tag.name))
-    return render_template("configs_list.html", k=kind, rows=page.items, page=page, filters=filters,
-                           filtered=any(filters.values()), form=form or {}, error=error, all_tags=all_tags,
-                           tag_options=[(t.name, t.display_name) for t in all_tags]), status
+
+    def context() -> dict:
+        page = paginate(query.order_by(kind["model"].name), v)
+        all_tags = list(Tag.select().order_by(Tag.name))
+        return {"k": kind, "rows": page.items, "page": page, "filters": filters, "filtered": any(filters.values()),
+                "form": form or {}, "error": error, "all_tags": all_tags,
+                "tag_options": [(t.name, t.display_name) for t in all_tags]}
+    return page(kind["title"], content("configs_list.html", context, keep=form is None and error is None), status)
 
 
 def _detail_page(kind: dict, row, form=None, error=None, status=200):
@@ -51,7 +57,7 @@ def _detail_page(kind: dict, row, form=None, error=None, status=200):
     cards = [_card(kind, row, module, catalog) for module in row.modules]
     deploy_context = _deploy_context(kind, row)
     return render_template("config_detail.html", k=kind, row=row, form=form or {}, error=error, cards=cards,
-                           groups=grouped_modules(), used={m["type"] for m in row.modules},
+                           picker=_picker(kind, row, catalog, oob=False),
                            all_tags=list(Tag.select().order_by(Tag.priority, Tag.name)), tags=tags,
                            effective=effective_configuration(row, catalog) if kind["kind"] == "device" else None,
                            warnings=service.unavailable_warnings(row.modules, catalog), **deploy_context), status
@@ -129,9 +135,14 @@ def add_module(kinds, name):
 
 
 def _picker(kind, row, catalog=None, error=None, oob=True) -> str:
-    catalog = available_modules() if catalog is None else catalog
-    return render_template("_add_module.html", k=kind, row=row, groups=grouped_modules(), oob=oob, add_error=error,
-                           used={m["type"] for m in row.modules})
+    """The module picker (every module of the catalogue: a thousand options in a large fleet), kept per data
+    generation, device or tag, and whether it is swapped out of band, unless it shows an error."""
+    def context() -> dict:
+        return {"k": kind, "row": row, "groups": grouped_modules(), "oob": oob, "add_error": error,
+                "used": {m["type"] for m in row.modules}}
+    if error is not None:
+        return Markup(render_template("_add_module.html", **context()))
+    return fragment("_add_module.html", context, extra_key=(kind["kinds"], row.name, oob))
 
 
 @blueprint.post(KIND_PATH + "/<name>/modules/<module_type>")

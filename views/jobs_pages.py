@@ -8,6 +8,7 @@ from jobs import JobConflict, NotCancellable, cancel_job
 from jobs.listing import JobQuery, known_kinds, list_jobs, parse_query, running
 from jobs.retry import retry as retry_job
 from models import Job, JobState
+from views.cached import content, page
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/jobs")
 ENDED = "job-ended"  # the event the progress bar fires when its job ends (a repository row then reloads itself)
@@ -27,9 +28,12 @@ def index():
     except InputError as exc:
         flash(exc.first.message)
         query = JobQuery()
-    rows, more = list_jobs(query)
-    return render_template("jobs.html", rows=rows, more=more, query=query, kinds=known_kinds(),
-                           states=[s.value for s in JobState])
+
+    def context() -> dict:
+        rows, more = list_jobs(query)
+        return {"rows": rows, "more": more, "query": query, "kinds": known_kinds(),
+                "states": [s.value for s in JobState]}
+    return page("Jobs", content("jobs.html", context))
 
 
 @blueprint.get("/indicator")

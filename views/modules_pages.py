@@ -1,8 +1,9 @@
 from itertools import groupby
 
-from flask import Blueprint, render_template
+from flask import Blueprint
 
 from configs.listing import matching_modules
+from views.cached import content, page
 from views.paging import paginate, query_args, search_text
 
 blueprint = Blueprint("modules", __name__)
@@ -14,9 +15,13 @@ def index():
     v = query_args()
     source = v.text("source", max_len=200, too_long="source is at most 200 characters")
     filters = {"q": search_text(v), "source": source}
-    everything = matching_modules()
-    page = paginate(matching_modules(filters["q"], filters["source"]) if any(filters.values()) else everything, v)
-    groups = [(name, list(modules)) for name, modules in groupby(page.items, key=lambda m: m["source_name"])]
-    sources = list(dict.fromkeys((m["source"], m["source_name"]) for m in everything))
-    return render_template("modules.html", groups=groups, page=page, filters=filters, sources=sources,
-                           filtered=any(filters.values()))
+
+    def context() -> dict:
+        everything = matching_modules()
+        page = paginate(matching_modules(filters["q"], filters["source"]) if any(filters.values()) else everything,
+                        v)
+        groups = [(name, list(modules)) for name, modules in groupby(page.items, key=lambda m: m["source_name"])]
+        sources = list(dict.fromkeys((m["source"], m["source_name"]) for m in everything))
+        return {"groups": groups, "page": page, "filters": filters, "sources": sources,
+                "filtered": any(filters.values())}
+    return page("Modules", content("modules.html", context))

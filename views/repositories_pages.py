@@ -1,7 +1,8 @@
 """External Repositories pages: list, add, edit, refresh, remove. Work with and without JavaScript."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from configs.affected import repository_users
 from errors import InputError
@@ -16,9 +17,10 @@ from repos.thymis_override import (
     thymis_conflict,
 )
 from repos.urls import UrlError, parse_remote_url
+from views.cached import content, page
 from views.jobs_pages import STARTED
 from views.paging import paginate, query_args, search_text
-from views.rendering import live_status, page_or_partial, partial_or_redirect, settings
+from views.rendering import live_status, partial_or_redirect, settings
 
 blueprint = Blueprint("repositories", __name__, url_prefix="/repositories")
 
@@ -35,7 +37,8 @@ def _list_context() -> dict:
     """One page of rows, searched and filtered by the query string (?q=, ?status=, ?page=, ?per_page=)."""
     v = query_args()
     filters = {"q": search_text(v), "status": status_filter(v)}
-    page = paginate(matching(filters["q"], filters["status"]).order_by(Repository.display_name, Repository.name), v)
+    query = matching(filters["q"], filters["status"]).order_by(Repository.display_name, Repository.name)
+    page = paginate(query, v)
     return {"rows": [_context(row) for row in load_rows(page.items)], "page": page, "filters": filters,
             "filtered": any(filters.values()), "statuses": [(s.value, s.value) for s in RepositoryStatus]}
 
@@ -56,9 +59,17 @@ def _section_context(form=None, error: InputError | None = None, message: str | 
             "thymis_conflict": thymis_conflict(), "allow_local": settings().allow_local_repositories}
 
 
-def _section(form=None, error: InputError | None = None, status: int = 200):
-    return page_or_partial("repositories.html", "_repositories_section.html", status,
-                           **_section_context(form, error))
+def _section(form=None, error: InputError | None = None, status: int = 200, **extra):
+    """The section (list and add form), kept per data generation when it shows no form again (a plain GET)."""
+    section = content("_repositories_section.html", lambda: {**_section_context(form, error), **extra},
+                      keep=form is None and error is None and not extra)
+    if request.htmx:
+        response = make_response(section, status)
+    else:
+        response = make_response(*page("External Repositories", Markup(
+            render_template("repositories.html", section=section)), status))
+    response.vary.add("HX-Request")
+    return response
 
 
 @blueprint.get("")
@@ -81,8 +92,7 @@ def add():
     add_anyway = data.pop("add_anyway", None)
     duplicate = None if add_anyway else _duplicate_of(data)
     if duplicate is not None:  # warn before saving: the same modules twice fail the unique step
-        return page_or_partial("repositories.html", "_repositories_section.html", 200,
-                               **_section_context(shown_again(data)), duplicate=duplicate)
+        return _section(shown_again(data), duplicate=duplicate)
     try:
         repo, _job = service.create_repository(data, settings())
     except InputError as exc:

@@ -31,6 +31,9 @@ def test_add_module_with_htmx_inserts_its_generated_form(client, api):
     body = text(card)
     assert card.status_code == 200 and card.headers["HX-Trigger"] == "config-changed"
     assert body.lstrip().startswith('<section class="card module"')
+    raw = card.get_data(as_text=True)  # not escaped as text: the card and the out-of-band picker are HTML
+    assert raw.lstrip().startswith('<section class="card module"')
+    assert '<section class="card" id="add-module-section" hx-swap-oob="true">' in raw
     assert 'type="checkbox" name="s.ssh_enable"' in body            # bool -> checkbox
     assert 'name="s.authorized_keys.count"' in body                 # list -> editable rows
     page = text(client.get("/devices/d"))

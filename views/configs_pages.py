@@ -12,7 +12,7 @@ from deploy import service as deploy_service
 from deploy.jobs import DEPLOY_TAG, DEVICE_JOB_KINDS
 from errors import InputError
 from models import Device, Job, Tag
-from views.cached import content, fragment, page
+from views.cached import fragment, page
 from views.paging import paginate, query_args, search_text
 from views.rendering import page_or_partial, partial_or_redirect, retarget
 
@@ -48,18 +48,22 @@ def _list_page(kind: dict, form=None, error=None, status=200):
         return {"k": kind, "rows": page.items, "page": page, "filters": filters, "filtered": any(filters.values()),
                 "form": form or {}, "error": error, "all_tags": all_tags,
                 "tag_options": [(t.name, t.display_name) for t in all_tags]}
-    return page(kind["title"], content("configs_list.html", context, keep=form is None and error is None), status)
+    return page(kind["title"], "configs_list.html", context, status, keep=form is None and error is None)
 
 
 def _detail_page(kind: dict, row, form=None, error=None, status=200):
     catalog = available_modules()
     tags = service.device_tags(row) if kind["kind"] == "device" else []
-    cards = [_card(kind, row, module, catalog) for module in row.modules]
     deploy_context = _deploy_context(kind, row)
+    # The cards, the picker and the effective configuration are most of the page: kept per data generation.
+    cards = fragment("_module_cards.html", lambda: {"cards": [_card(kind, row, m, catalog) for m in row.modules]},
+                     extra_key=(kind["kinds"], row.name))
+    effective = fragment("_effective.html", lambda: {"effective": effective_configuration(row, catalog)},
+                         extra_key=(row.name,)) if kind["kind"] == "device" else None
     return render_template("config_detail.html", k=kind, row=row, form=form or {}, error=error, cards=cards,
-                           picker=_picker(kind, row, catalog, oob=False),
+                           picker=Markup(_picker(kind, row, catalog, oob=False)),
                            all_tags=list(Tag.select().order_by(Tag.priority, Tag.name)), tags=tags,
-                           effective=effective_configuration(row, catalog) if kind["kind"] == "device" else None,
+                           effective=effective,
                            warnings=service.unavailable_warnings(row.modules, catalog), **deploy_context), status
 
 
@@ -141,8 +145,9 @@ def _picker(kind, row, catalog=None, error=None, oob=True) -> str:
         return {"k": kind, "row": row, "groups": grouped_modules(), "oob": oob, "add_error": error,
                 "used": {m["type"] for m in row.modules}}
     if error is not None:
-        return Markup(render_template("_add_module.html", **context()))
-    return fragment("_add_module.html", context, extra_key=(kind["kinds"], row.name, oob))
+        return render_template("_add_module.html", **context())
+    # A str: views add it to other HTML (adding a str to Markup would escape the str).
+    return str(fragment("_add_module.html", context, extra_key=(kind["kinds"], row.name, oob)))
 
 
 @blueprint.post(KIND_PATH + "/<name>/modules/<module_type>")

@@ -8,7 +8,7 @@ from jobs import JobConflict, NotCancellable, cancel_job
 from jobs.listing import JobQuery, known_kinds, list_jobs, parse_query, running
 from jobs.retry import retry as retry_job
 from models import Job, JobState
-from views.cached import content, page
+from views.cached import page, reuse
 
 blueprint = Blueprint("jobs", __name__, url_prefix="/jobs")
 ENDED = "job-ended"  # the event the progress bar fires when its job ends (a repository row then reloads itself)
@@ -17,7 +17,8 @@ STARTED = "job-started"  # the event after which the top bar's indicator reloads
 
 @blueprint.app_template_global("jobs_indicator")
 def jobs_indicator() -> dict:
-    count, latest = running()
+    """Shown on every page: reused until the data changes (views/cached.py)."""
+    count, latest = reuse(("jobs-indicator",), running, size=lambda _: 1)
     return {"count": count, "latest": latest}
 
 
@@ -33,7 +34,7 @@ def index():
         rows, more = list_jobs(query)
         return {"rows": rows, "more": more, "query": query, "kinds": known_kinds(),
                 "states": [s.value for s in JobState]}
-    return page("Jobs", content("jobs.html", context))
+    return page("Jobs", "jobs.html", context)
 
 
 @blueprint.get("/indicator")

@@ -3,7 +3,7 @@ from itertools import groupby
 from flask import Blueprint
 
 from configs.listing import matching_modules
-from views.cached import content, page
+from views.cached import page
 from views.paging import paginate, query_args, search_text
 
 blueprint = Blueprint("modules", __name__)
@@ -24,4 +24,4 @@ def index():
         sources = list(dict.fromkeys((m["source"], m["source_name"]) for m in everything))
         return {"groups": groups, "page": page, "filters": filters, "sources": sources,
                 "filtered": any(filters.values())}
-    return page("Modules", content("modules.html", context))
+    return page("Modules", "modules.html", context)

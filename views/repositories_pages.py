@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
-from markupsafe import Markup
 
 from configs.affected import repository_users
 from errors import InputError
@@ -17,7 +16,7 @@ from repos.thymis_override import (
     thymis_conflict,
 )
 from repos.urls import UrlError, parse_remote_url
-from views.cached import content, page
+from views.cached import fragment, page
 from views.jobs_pages import STARTED
 from views.paging import paginate, query_args, search_text
 from views.rendering import live_status, partial_or_redirect, settings
@@ -60,14 +59,18 @@ def _section_context(form=None, error: InputError | None = None, message: str | 
 
 
 def _section(form=None, error: InputError | None = None, status: int = 200, **extra):
-    """The section (list and add form), kept per data generation when it shows no form again (a plain GET)."""
-    section = content("_repositories_section.html", lambda: {**_section_context(form, error), **extra},
-                      keep=form is None and error is None and not extra)
-    if request.htmx:
-        response = make_response(section, status)
+    """The page, or for htmx the section (list and add form); kept per data generation when it shows no form again
+    (a plain GET)."""
+    keep = form is None and error is None and not extra
+
+    def context() -> dict:
+        return {**_section_context(form, error), **extra}
+    if not request.htmx:
+        response = make_response(*page("External Repositories", "repositories.html", context, status, keep=keep))
+    elif keep:
+        response = make_response(fragment("_repositories_section.html", context), status)
     else:
-        response = make_response(*page("External Repositories", Markup(
-            render_template("repositories.html", section=section)), status))
+        response = make_response(render_template("_repositories_section.html", **context()), status)
     response.vary.add("HX-Request")
     return response
 

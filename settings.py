@@ -23,6 +23,7 @@ class Settings:
     system_profile: Path = Path("/nix/var/nix/profiles/system")
     local_activation_command: str = ""       # privileged helper for local switches (set by the NixOS module)
     secrets_dir: str = "/run/thymis/secrets"  # where devices get their secrets (a root-only folder on each)
+    secret_paths: tuple = ("/run/thymis",)   # other folders modules may ask to place secrets in (secret_store)
     thymis_flake_url: str = ""               # provides nixosModules.thymis-device and nixpkgs to device builds
     deploy_parallel: int = 4
     job_threads: int = 2
@@ -132,6 +133,7 @@ def load_settings(overrides: dict | None = None) -> Settings:
         "auth_basic_username": os.environ.get("THYMIS_AUTH_BASIC_USERNAME", "").strip() or "admin",
         "thymis_flake_url": thymis_flake_url_from_env(),
         "secrets_dir": os.environ.get("THYMIS_SECRETS_DIR") or "/run/thymis/secrets",
+        "secret_paths": tuple(p for p in os.environ.get("THYMIS_SECRET_PATHS", "/run/thymis").split(":") if p),
         "deploy_parallel": int(os.environ.get("THYMIS_DEPLOY_PARALLEL", "4")),
         "job_threads": int(os.environ.get("THYMIS_JOB_THREADS", "2")),
         "start_job_worker": not _is_cli_command(),
@@ -148,11 +150,28 @@ def load_settings(overrides: dict | None = None) -> Settings:
     values.update(overrides)
     values["project_path"] = Path(values["project_path"]).absolute()
     values["secrets_dir"] = str(values["secrets_dir"])
-    if not values["secrets_dir"].startswith("/") or any(c.isspace() or c in "'\"$`\\" for c in values["secrets_dir"]):
-        raise ValueError("THYMIS_SECRETS_DIR must be an absolute path without spaces or quotes")
+    values["secrets_dir"] = _secret_folder(values["secrets_dir"], "THYMIS_SECRETS_DIR")
+    values["secret_paths"] = tuple(_secret_folder(p, "THYMIS_SECRET_PATHS") for p in values["secret_paths"])
     if values["sandbox"] not in SANDBOX_MODES:
         raise ValueError(f"THYMIS_SANDBOX must be one of {', '.join(SANDBOX_MODES)}, not {values['sandbox']!r}")
     return Settings(**values)
+
+
+SYSTEM_FOLDERS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/nix", "/proc", "/root", "/sbin", "/sys", "/usr")
+
+
+def _secret_folder(path, name: str) -> str:
+    """A folder secrets are placed in on devices: absolute, plain, at least two levels deep, and not a system
+    folder or inside one (a module could otherwise ask for /etc/shadow)."""
+    path = str(path).rstrip("/")
+    if not path.startswith("/") or any(c.isspace() or c in "'\"$`\\:" for c in path):
+        raise ValueError(f"{name} must hold absolute paths without spaces or quotes")
+    parts = path.split("/")[1:]
+    if len(parts) < 2 or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"{name}: {path} must be a plain folder at least two levels deep (like /run/thymis)")
+    if any(path == f or path.startswith(f + "/") for f in SYSTEM_FOLDERS):
+        raise ValueError(f"{name}: {path} is a system folder, where modules must not place files")
+    return path
 
 
 def read_or_create_secret(path: Path, make=lambda: secrets.token_urlsafe(32)) -> str:

@@ -121,14 +121,16 @@ def compose(settings) -> Composition:
                 if key not in index:
                     index[key] = len(requests)
                     # a secret setting's Nix sees the file's path on the device, never the value
-                    module_settings = with_paths(catalog[module["type"]]["settings"], module["settings"],
-                                                 settings.secrets_dir)
+                    where = f"device {device.name}" if owner == "device" else owner.replace("tag-", "tag ", 1)
+                    module_settings = with_paths(catalog[module["type"]]["settings"], module["settings"], settings,
+                                                 f"module {module['type']} of {where}")
                     requests.append({"module_type": module["type"], "settings": module_settings,
                                      "priority": priority, "path": path})
                 wanted.append((owner, module["type"], index[key]))
         plans.append((device, wanted, _system(device.modules)))
     bodies = render_cache.render(checkouts, requests) if requests else []
     devices = [DeviceConfig(name=device.name, target=device.target, system=system,
+                            secrets_dir=str(settings.secrets_dir).rstrip("/"),
                             files=[ModuleFile(owner=owner, module_type=module_type, body=bodies[i])
                                    for owner, module_type, i in wanted])
                for device, wanted, system in plans]

@@ -31,6 +31,7 @@
   nix,
   git,
   openssh,
+  mkpasswd,
   runtimeShell,
 }:
 
@@ -138,6 +139,7 @@ let
     git
     openssh
     bubblewrap
+    mkpasswd # hashes password secrets at delivery (secret_store/delivery.py)
   ];
 in
 stdenvNoCC.mkDerivation {

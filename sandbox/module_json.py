@@ -19,6 +19,7 @@ __all__ = ["LIMITS", "MAX_OPTIONS", "MAX_SETTINGS", "MAX_VALUE_BYTES", "Malforme
 LIMITS = {  # characters per text field
     "type": 300, "display_name": 200, "description": 4000, "category": 100, "name": 200, "example": 4000,
     "nix_attr_name": 500, "element_name": 200, "element_key": 200, "allowed_types": 50, "language": 50,
+    "processing": 50, "on_device": 1000,
     "setting type": 50, "label": 200,
     "icon": MAX_ICON_CHARS, "icon_dark": MAX_ICON_CHARS,
 }
@@ -96,6 +97,10 @@ def clean_setting(entry: dict, module: str = "", depth: int = 0) -> dict:
     elif clean["type"] == "secret":
         clean["allowed_types"] = [_text({"allowed_types": t}, "allowed_types", where)
                                   for t in _list(entry, "allowed_types", where, 10) if isinstance(t, str)]
+        clean["processing"] = _text(entry, "processing", where) or "none"
+        asked = entry.get("on_device") if isinstance(entry.get("on_device"), dict) else {}
+        clean["on_device"] = {key: _text(asked, key, f"{where}on_device ", "on_device")
+                              for key in ("path", "owner", "group", "mode")}
     elif clean["type"] == "systemd-timer":
         defaults = entry.get("timer_defaults")
         clean["timer_defaults"] = _value(defaults, where, "timer_defaults") if isinstance(defaults, dict) else {}

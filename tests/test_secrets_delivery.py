@@ -153,7 +153,8 @@ def run_scenario(api, app, secrets_dir, target):
     assert job["state"] == "succeeded", job["log"]
     assert token_file.read_text() == NEW_VALUE                 # a changed value is delivered again
     assert not (secrets_dir / "env").exists()                  # no longer chosen: removed
-    assert sorted(os.listdir(secrets_dir)) == ["api-token"]    # no temporary file left
+    assert sorted(os.listdir(secrets_dir)) == [".thymis-placed", "api-token"]  # no temporary file left
+    assert (secrets_dir / ".thymis-placed").read_text() == f"{token_file}\n"  # what the next deploy may remove
     seen.get("/api/devices/box")
     seen.get("/api/secrets")
     assert_no_trace(app, seen, store_path, [VALUE, NEW_VALUE])

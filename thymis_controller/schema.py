@@ -75,7 +75,11 @@ def _type_fields(kind: Any, setting: Any) -> dict:
     if isinstance(kind, TextAreaCodeType):
         return {"type": "textarea-code", "language": kind.language}
     if isinstance(kind, SecretType):
-        return {"type": "secret", "allowed_types": [getattr(t, "value", str(t)) for t in kind.allowed_types]}
+        processing = kind.default_processing_type
+        return {"type": "secret", "allowed_types": [getattr(t, "value", str(t)) for t in kind.allowed_types],
+                "processing": getattr(processing, "value", processing) or "none",
+                "on_device": {key: _json_value(getattr(kind, f"on_device_{key}", None))
+                              for key in ("path", "owner", "group", "mode")}}
     if isinstance(kind, ArtifactType):
         return {"type": "artifact"}
     if isinstance(kind, SystemdTimerType):

@@ -109,7 +109,10 @@ SETTING = closed({
     "options": array(closed({"label": STRING, "value": {}})), "element_name": NULLABLE_STRING,
     "settings": array(ref("Setting")), "language": NULLABLE_STRING, "type_repr": STRING,
     # Thymis's setting types: a list's identifying sub-setting, a secret's kinds, a timer's defaults
-    "element_key": NULLABLE_STRING, "allowed_types": STRINGS, "timer_defaults": {"type": "object"}},
+    "element_key": NULLABLE_STRING, "allowed_types": STRINGS, "timer_defaults": {"type": "object"},
+    # a secret's processing before delivery and where its SecretType asks to place it (secret_store.placement)
+    "processing": STRING, "on_device": closed({"path": NULLABLE_STRING, "owner": NULLABLE_STRING,
+                                               "group": NULLABLE_STRING, "mode": NULLABLE_STRING})},
     required=["name", "display_name", "type", "description", "default", "example", "nix_attr_name", "order"])
 
 SCHEMAS = {

@@ -43,11 +43,14 @@ class DeviceConfig:
     target: "local" or "ssh://user@host[:port]" (not used by generation; carried for deploy).
     files: its own module files (owner "device") and those of every tag it has (owner "tag-<name>").
     system: the Nix system the configuration is evaluated for.
+    secrets_dir: the folder the controller places the device's secrets in (set as the device module's
+    ``thymis.config.secrets-dir``, which makes it root-only at boot); None leaves the module's default.
     """
     name: str
     target: str = "local"
     files: list[ModuleFile] = field(default_factory=list)
     system: str = "x86_64-linux"
+    secrets_dir: str | None = None
 
 
 @dataclass

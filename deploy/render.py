@@ -110,6 +110,8 @@ def render_flake_nix(devices: list[DeviceConfig], inputs: list[FlakeInput], thym
         lines.append("        modules = [")
         lines.append("          thymis.nixosModules.thymis-device")
         lines += [f"          ./{path}" for path in device_modules[device.name]]
+        if device.secrets_dir:
+            lines.append(f"          {{ thymis.config.secrets-dir = {nix_string(device.secrets_dir)}; }}")
         lines.append("        ];")
         lines.append("        specialArgs = { inherit inputs; };")
         lines.append("      };")

@@ -35,6 +35,8 @@ let
 
   absolutePath = types.strMatching "/[^[:space:]]*";
   absoluteDirectory = types.strMatching "/[^[:space:]]*[^/[:space:]]";
+  # two levels deep at least, no spaces, quotes or colons (checked again by the controller)
+  secretFolder = types.strMatching "/[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)+";
 
   useStateDirectory = lib.hasPrefix "/var/lib/" cfg.project-path;
   credentialsDirectory = "/run/credentials/thymis-controller.service";
@@ -77,6 +79,8 @@ let
     THYMIS_PROJECT_PATH = cfg.project-path;
     THYMIS_AUTH_BASIC_USERNAME = cfg.auth-basic-username;
     THYMIS_ALLOW_LOCAL_REPOSITORIES = if cfg.allow-local-repositories then "1" else "0";
+    THYMIS_SECRETS_DIR = cfg.secrets-dir;
+    THYMIS_SECRET_PATHS = lib.concatStringsSep ":" cfg.secret-paths;
     XDG_CACHE_HOME = "/var/cache/thymis-controller";
     NIX_REMOTE = "daemon";
     NIX_CONFIG = "extra-experimental-features = nix-command flakes";
@@ -297,6 +301,35 @@ in
       description = ''
         Whether to open the firewall: ports 80 and 443 with the nginx virtual
         host, `listen-port` without it.
+      '';
+    };
+
+    secrets-dir = mkOption {
+      type = secretFolder;
+      default = "/run/thymis/secrets";
+      example = "/var/lib/thymis-secrets";
+      description = ''
+        The folder on every device the controller places secrets in
+        (THYMIS_SECRETS_DIR): a secret setting without a path of its own gets
+        `<folder>/<secret name>`, root only. Each device's configuration sets
+        the device module's `thymis.config.secrets-dir` to it, which creates the
+        folder at boot (mode 0700, root). Below /run the files live in memory and
+        are gone after a reboot until the next deploy.
+      '';
+    };
+
+    secret-paths = mkOption {
+      type = types.listOf secretFolder;
+      default = [ "/run/thymis" ];
+      example = [
+        "/run/thymis"
+        "/var/lib/myapp/secrets"
+      ];
+      description = ''
+        Other folders on devices a module may ask to place a secret in
+        (THYMIS_SECRET_PATHS; the secrets folder is always allowed). A secret
+        whose path is outside all of them (say /etc/shadow) is refused before
+        anything is built. System folders (/etc, /nix, /usr, ...) are refused.
       '';
     };
 

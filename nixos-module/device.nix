@@ -6,7 +6,8 @@
 # Other keys are accepted (free-form), so settings of modules can be kept there.
 #
 # It sets: the host name, a default NixOS state version, flakes for Nix,
-# SSH for deployment (root by key only, the controller's keys), and the
+# SSH for deployment (root by key only, the controller's keys), the root-only
+# secrets folder the controller places secrets in (thymis.config.secrets-dir), and the
 # marker /etc/thymis/device.json. The marker is what the appliance's local
 # activation (thymis-activate) checks: only systems importing this module are
 # accepted there.
@@ -42,6 +43,16 @@ in
             only.
           '';
         };
+        secrets-dir = lib.mkOption {
+          type = lib.types.strMatching "/[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)+";
+          default = "/run/thymis/secrets";
+          description = ''
+            Folder the controller places this device's secrets in (the
+            controller's secrets-dir option, set here by the configurations it
+            generates). It is created at boot, owned by root, mode 0700; secret
+            files in it are mode 0400 unless their module asks otherwise.
+          '';
+        };
         authorized-keys = lib.mkOption {
           type = lib.types.listOf lib.types.str;
           default = [ ];
@@ -68,6 +79,8 @@ in
       settings.PermitRootLogin = lib.mkDefault "prohibit-password";
     };
     users.users.root.openssh.authorizedKeys.keys = cfg.authorized-keys;
+    # The secrets folder exists root-only from boot on; the controller fills it at each deploy.
+    systemd.tmpfiles.rules = [ "d ${cfg.secrets-dir} 0700 root root - -" ];
     users.users.root.password = lib.mkIf (cfg.password != null) cfg.password;
 
     environment.etc."thymis/device.json".text = builtins.toJSON {

@@ -48,6 +48,8 @@ MODULE_OPTIONS = {
     "nginx-vhost-name": ("string", "thymis"),
     "open-firewall": ("boolean", False),
     "extra-environment": ("attribute set of string", {}),
+    "secrets-dir": (None, "/run/thymis/secrets"),
+    "secret-paths": (None, ["/run/thymis"]),
     "local-activation-enable": ("boolean", False),
     "local-activation-action": (None, "switch"),
     # Thymis's option names (nix/thymis-controller-nixos-module.nix in Thymis-io/thymis)
@@ -370,6 +372,44 @@ def test_device_module_options(standin):
     assert 'environment.etc."thymis/device.json"' in text
 
 
+def test_device_module_makes_the_secrets_folder_root_only():
+    """nixosModules.thymis-device with the real lib: thymis.config.secrets-dir (set by the controller in every
+    configuration it generates) is created at boot, root only; a relative or shallow folder is refused."""
+    nixpkgs = real_nixpkgs_lib()
+    expression = f"""
+      let
+        lib = import {nixpkgs}/lib;
+        t = lib.types;
+        free = lib.mkOption {{ type = t.attrsOf t.anything; default = {{ }}; }};
+        stubs = {{
+          options = {{
+            networking.hostName = lib.mkOption {{ type = t.str; }};
+            system.stateVersion = lib.mkOption {{ type = t.str; }};
+            nix.settings = free;
+            services.openssh = free;
+            users.users = free;
+            environment.etc = free;
+            systemd.tmpfiles.rules = lib.mkOption {{ type = t.listOf t.str; default = [ ]; }};
+          }};
+        }};
+        evaluate = settings: (lib.evalModules {{
+          modules = [ {REPO}/nixos-module/device.nix stubs {{ thymis.config = settings; }} ];
+        }}).config.systemd.tmpfiles.rules;
+        refused = settings: !(builtins.tryEval (builtins.deepSeq (evaluate settings) true)).success;
+      in
+      {{
+        default = evaluate {{ }};
+        chosen = evaluate {{ secrets-dir = "/var/lib/thymis-secrets"; }};
+        relativeRefused = refused {{ secrets-dir = "run/thymis/secrets"; }};
+        shallowRefused = refused {{ secrets-dir = "/secrets"; }};
+      }}
+    """
+    result = json.loads(run(["nix-instantiate", "--eval", "--strict", "--json", "--expr", expression]).stdout)
+    assert result["default"] == ["d /run/thymis/secrets 0700 root root - -"]
+    assert result["chosen"] == ["d /var/lib/thymis-secrets 0700 root root - -"]
+    assert result["relativeRefused"] and result["shallowRefused"]
+
+
 def test_docs_list_every_option(standin):
     docs = (REPO / "README.md").read_text()
     options = module_options(standin, "nixos-module/default.nix", "services.thymis-controller")
@@ -464,6 +504,11 @@ def test_module_with_real_nixpkgs_lib(standin):
         stateDirectory = service.serviceConfig.StateDirectory;
         credentials = service.serviceConfig.LoadCredential;
         passwordFile = service.environment.THYMIS_AUTH_BASIC_PASSWORD_FILE;
+        secretsDir = service.environment.THYMIS_SECRETS_DIR;
+        secretPaths = (evaluate {{ enable = true; secret-paths = [ "/run/thymis" "/var/lib/app/keys" ]; }})
+          .config.systemd.services.thymis-controller.environment.THYMIS_SECRET_PATHS;
+        systemSecretFolderRejected = !(builtins.tryEval (builtins.deepSeq
+          (evaluate {{ secrets-dir = "/etc"; }}).config.services.thymis-controller.secrets-dir true)).success;
         activationCommand = service.environment.THYMIS_LOCAL_ACTIVATION_COMMAND;
         activateUnit = c.systemd.services."thymis-activate@".serviceConfig.ExecStart;
         allowedUsers = c.nix.settings.allowed-users;
@@ -493,6 +538,9 @@ def test_module_with_real_nixpkgs_lib(standin):
     assert result["stateDirectory"] == "thymis"
     assert result["credentials"] == ["admin-password:/run/secrets/thymis-admin-password"]
     assert result["passwordFile"] == "/run/credentials/thymis-controller.service/admin-password"
+    assert result["secretsDir"] == "/run/thymis/secrets"
+    assert result["secretPaths"] == "/run/thymis:/var/lib/app/keys"
+    assert result["systemSecretFolderRejected"]  # one level deep: the option's type refuses it
     assert result["activationCommand"].endswith("/bin/thymis-controller-activate")
     assert result["activateUnit"].endswith("/bin/thymis-activate %f")
     assert sorted(result["allowedUsers"]) == ["*", "thymis"]

@@ -62,6 +62,8 @@ def app_config(standins, tmp_path, activation_log, run_dir, request):
               "secrets_dir": run_dir / "secrets", "secret_paths": (str(run_dir),)}
     if "sshd" in request.fixturenames:
         config["ssh_key"] = request.getfixturevalue("sshd").options.key_file
+    if "two_devices" in request.fixturenames:
+        config["ssh_key"] = request.getfixturevalue("two_devices")["a"][0].options.key_file
     return config
 
 
@@ -157,3 +159,74 @@ def test_placed_secrets_locally(api, app, placed_repo, run_dir, activation_log):
 
 def test_placed_secrets_over_ssh(api, app, placed_repo, run_dir, sshd, activation_log):
     run_scenario(api, app, run_dir, sshd.target)
+
+
+# --- a tag deploy: each device of the tag gets its own secrets ---------------------------------------------
+
+
+@pytest.fixture
+def two_devices(tmp_path, run_dir):
+    """Two SSH 'devices' on this machine, each seeing a folder of its own at ``run_dir`` (mount namespaces)."""
+    from tests.support.sshd import SshServer, sshd_available
+    if not sshd_available():
+        pytest.skip("needs Debian's openssh-server and openssh-client, run as root")
+    run_dir.mkdir(parents=True)
+    servers = {}
+    for name in ("a", "b"):
+        own = tmp_path / f"device-{name}"
+        own.mkdir()
+        servers[name] = (SshServer(tmp_path / f"sshd-{name}", own_folder=(own, run_dir)).start(), own)
+    key = servers["a"][0].options.key_file
+    servers["b"][0].authorize(key.with_suffix(".pub").read_text())
+    yield servers
+    for server, _ in servers.values():
+        server.stop()
+
+
+def deploy_tag(seen, name):
+    response = seen.post(f"/api/tags/{name}/deploy")
+    assert response.status_code == 202, response.get_json()
+    job = wait_for_job(seen.api, response.get_json()["job_id"], timeout=300)
+    seen.bodies.append(repr(job).encode())
+    return job
+
+
+def test_a_tag_deploy_places_each_devices_secrets_and_removes_the_unused(api, app, two_devices, placed_repo,
+                                                                        run_dir):
+    seen = Seen(api)
+    for name, value in (("fleet-token", TOKEN), ("root-pw", PASSWORD), ("a-only", "a-Rt5-value"),
+                        ("b-old", "b-Yh3-value")):
+        assert seen.post("/api/secrets", json={"name": name, "type": "single_line", "value": value}).status_code == 201
+    assert seen.post("/api/tags", json={"name": "fleet", "display_name": "Fleet", "modules": [
+        {"type": PLACED, "settings": {"token": "fleet-token", "password": "root-pw"}}]}).status_code == 201
+
+    def files(secret, name):
+        return {"type": FILES, "settings": {"secrets": [{"secret": secret, "path": f"{run_dir}/files/{name}"}]}}
+
+    for name, own in (("a", files("a-only", "a")), ("b", files("b-old", "b"))):
+        server, _ = two_devices[name]
+        created = seen.post("/api/devices", json={"name": name, "display_name": name.upper(), "tags": ["fleet"],
+                                                  "target": server.target, "modules": [
+                                                      {"type": CORE, "settings": {"device_name": name}}, own]})
+        assert created.status_code == 201, created.get_json()
+    job = deploy_tag(seen, "fleet")
+    assert job["state"] == "succeeded", [c.get("error") for c in job["children"]]
+    a, b = two_devices["a"][1], two_devices["b"][1]
+    for own in (a, b):                                           # the tag's secrets reach every device
+        assert (own / "secrets" / "fleet-token").read_text() == TOKEN
+        assert verifies(PASSWORD, (own / "app" / "password-hash").read_text())
+    assert (a / "files" / "a").read_text() == "a-Rt5-value" and not (b / "files" / "a").exists()
+    assert (b / "files" / "b").read_text() == "b-Yh3-value" and not (a / "files" / "b").exists()
+    assert not (run_dir / "secrets").exists()                   # this machine got none of them
+
+    # b no longer chooses b-old, the tag's token changes: the next tag deploy redelivers and removes
+    assert seen.patch("/api/devices/b", json={"modules": [{"type": CORE, "settings": {"device_name": "b"}}]}
+                      ).status_code == 200
+    assert seen.patch("/api/secrets/fleet-token", json={"value": "tok-Ww2-changed"}).status_code == 200
+    job = deploy_tag(seen, "fleet")
+    assert job["state"] == "succeeded", [c.get("error") for c in job["children"]]
+    assert not (b / "files" / "b").exists() and (a / "files" / "a").read_text() == "a-Rt5-value"
+    for own in (a, b):
+        assert (own / "secrets" / "fleet-token").read_text() == "tok-Ww2-changed"
+    store_path = seen.get("/api/devices/a/generations").get_json()[0]["store_path"]
+    assert_no_trace(app, seen, store_path, [TOKEN, PASSWORD, "a-Rt5-value", "b-Yh3-value", "tok-Ww2-changed"])

@@ -43,7 +43,12 @@ def _keygen(path: Path, comment: str) -> None:
 
 
 class SshServer:
-    def __init__(self, root: Path) -> None:
+    """``own_folder=(folder, where)``: sessions see ``folder`` at ``where`` (sshd runs in a mount namespace of its
+    own with that bind mount), so two servers on this machine are two devices with file systems of their own
+    there (e.g. their secrets folders)."""
+
+    def __init__(self, root: Path, own_folder: tuple[Path, Path] | None = None) -> None:
+        self.own_folder = own_folder
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -87,8 +92,13 @@ class SshServer:
 
     def start(self) -> SshServer:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
-        self.service = Service([SSHD, "-D", "-e", "-f", self._config()], self.log_path, probe=self._answers,
-                               name="sshd").wait_until_ready(20)
+        command = [SSHD, "-D", "-e", "-f", str(self._config())]
+        if self.own_folder:
+            folder, where = self.own_folder
+            command = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+                       'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sshd-with-own-folder", str(folder),
+                       str(where), *command]
+        self.service = Service(command, self.log_path, probe=self._answers, name="sshd").wait_until_ready(20)
         return self
 
     def stop(self) -> None:

@@ -63,6 +63,17 @@ def _check_value(entry: dict, v: Validation, name: str) -> Any:
     return v.raw(name)
 
 
+def _check_placements(schema: list[dict], v: Validation, clean: dict) -> None:
+    """A secret setting whose placement would be refused at deploy (secret_store.placement) is refused now,
+    on the entry's own path/owner/group/mode when it set it (Files-style lists), else on the setting."""
+    from secret_store.placement import problem_at_save
+    for entry in schema:
+        if entry.get("type") == "secret" and isinstance(clean.get(entry["name"]), str):
+            problem = problem_at_save(entry, clean[entry["name"]], clean, entry.get("display_name") or entry["name"])
+            if problem:
+                v.error(problem[0] or entry["name"], problem[1])
+
+
 def check_settings(schema: list[dict], v: Validation, *, require_all: bool = False) -> dict:
     """Validate the settings object ``v`` against ``schema``: errors name ``<path>.<setting>``; returns the clean
     values (a value left empty in a settings form is unset)."""
@@ -78,6 +89,7 @@ def check_settings(schema: list[dict], v: Validation, *, require_all: bool = Fal
         result = _check_value(entry, v, name)
         if result is not None:
             clean[name] = result
+    _check_placements(schema, v, clean)
     if require_all:
         for entry in schema:
             if (entry["name"] not in clean and entry.get("default") is None

@@ -114,7 +114,7 @@ class DeliveryError(ActivationError):
     """The secrets could not be placed on the device: nothing was switched."""
 
 
-def device_placements(effective: list[dict], catalog: dict, settings) -> list[Placement]:
+def device_placements(effective: list[dict], catalog: dict, settings, device: str) -> list[Placement]:
     """Where the winning settings of a device's effective configuration place their secrets (checked)."""
     found: list[Placement] = []
     for module in effective:
@@ -122,13 +122,14 @@ def device_placements(effective: list[dict], catalog: dict, settings) -> list[Pl
         if described is None:
             continue
         values = {s["name"]: s["value"] for s in module["settings"] if s["source"] != "default"}
-        walk(described["settings"], values, settings, f"module {module['type']}", found)
+        walk(described["settings"], values, settings, f"module {module['type']} of device {device}", found)
     return checked(found)
 
 
 def with_paths(schema: list[dict], values: dict, settings, where: str = "module") -> dict:
-    """``values`` as the module's Nix sees them: each secret setting holds its file's path on the device."""
-    return walk(schema, values, settings, where, [])
+    """``values`` as the module's Nix sees them: each secret setting holds its file's path on the device. A
+    placement the controller refuses does not stop the other devices' builds: the device's deploy refuses it."""
+    return walk(schema, values, settings, where, [], strict=False)
 
 
 def hashed_password(secret: str, data: bytes) -> bytes:
@@ -210,5 +211,5 @@ def secrets_for(device, settings) -> Delivery:
     from configs.catalog import available_modules
     from configs.effective import effective_configuration
     catalog = available_modules()
-    return Delivery(device_placements(effective_configuration(device, catalog), catalog, settings),
+    return Delivery(device_placements(effective_configuration(device, catalog), catalog, settings, device.name),
                     str(settings.secrets_dir).rstrip("/"), settings)

@@ -33,7 +33,12 @@ ENTRY_FIELDS = ("path", "owner", "group", "mode")  # the sibling settings of a F
 
 
 class PlacementError(GenerationError):
-    """A module asks to place a secret somewhere, or with rights, the controller refuses."""
+    """A module asks to place a secret somewhere, or with rights, the controller refuses; ``field`` says which
+    of path, owner, group, mode or processing."""
+
+    def __init__(self, message: str, field: str = "path"):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ def _account(value, what: str, default: str, where: str) -> str:
         return default
     if not isinstance(value, str) or not ACCOUNT.fullmatch(value):
         raise PlacementError(f"{where}: the secret's {what} must be a user or group name (lower-case letters, "
-                             "digits, _ and -)")
+                             "digits, _ and -)", what)
     return value
 
 
@@ -98,12 +103,12 @@ def _mode(value, where: str) -> int:
     if value in (None, ""):
         return DEFAULT_MODE
     if not isinstance(value, str) or not MODE.fullmatch(value):
-        raise PlacementError(f"{where}: the secret's mode must be octal like 0400 or 0640 (no special bits)")
+        raise PlacementError(f"{where}: the secret's mode must be octal like 0400 or 0640 (no special bits)", "mode")
     mode = int(value, 8)
     if mode & 0o027:
         raise PlacementError(f"{where}: mode {value} would let {'other users' if mode & 0o007 else 'its group'} "
                              f"{'read or change' if mode & 0o007 else 'change'} the secret: use e.g. 0400, 0440, "
-                             "0600 or 0640")
+                             "0600 or 0640", "mode")
     return mode
 
 
@@ -115,7 +120,7 @@ def place(entry: dict, secret: str, chosen: dict, settings, where: str) -> Place
     processing = entry.get("processing") or "none"
     if processing not in PROCESSING:
         raise PlacementError(f"{where}: unknown processing type {str(processing)[:50]!r} (known: "
-                             f"{', '.join(PROCESSING)})")
+                             f"{', '.join(PROCESSING)})", "processing")
     allowed = folders(settings)
     if asked.get("path") in (None, ""):
         path = f"{allowed[0]}/{secret}" + ("" if processing == "none" else f".{processing}")
@@ -126,19 +131,39 @@ def place(entry: dict, secret: str, chosen: dict, settings, where: str) -> Place
                      mode=_mode(asked.get("mode"), where), processing=processing, where=where)
 
 
-def walk(schema: list[dict], values: dict, settings, where: str, found: list) -> dict:
+def problem_at_save(entry: dict, secret: str, chosen: dict, label: str) -> tuple[str, str] | None:
+    """(field, message) when saving would give a placement the controller refuses (a Files entry's path
+    /etc/passwd, say): the field is the entry's own path/owner/group/mode when it set it, else the setting."""
+    from flask import current_app, has_app_context
+    if not has_app_context() or "THYMIS" not in current_app.config:
+        return None
+    try:
+        place(entry, secret, chosen, current_app.config["THYMIS"], label)
+    except PlacementError as exc:
+        field = exc.field if chosen.get(exc.field) not in (None, "") and exc.field in ENTRY_FIELDS else None
+        return field, str(exc)
+    return None
+
+
+def walk(schema: list[dict], values: dict, settings, where: str, found: list, strict: bool = True) -> dict:
     """``values`` as the module's Nix sees them (each secret setting holds its file's path on the device);
-    the placements are appended to ``found``."""
+    the placements are appended to ``found``. ``strict=False`` (rendering every device of the project) gives a
+    refused placement its default path instead of raising: that device's own deploy refuses it (delivery)."""
     out = dict(values or {})
     by_name = {entry["name"]: entry for entry in schema}
     for name, value in out.items():
         entry = by_name.get(name, {})
         if entry.get("type") == "secret" and isinstance(value, str) and value:
-            placed = place(entry, value, values, settings, f"{where}, setting {name}")
+            try:
+                placed = place(entry, value, values, settings, f"{where}, setting {name}")
+            except PlacementError:
+                if strict:
+                    raise
+                placed = place({"type": "secret"}, value, {}, settings, where)
             found.append(placed)
             out[name] = placed.path
         elif entry.get("type") == "list" and isinstance(value, list):
-            out[name] = [walk(entry.get("settings", []), row, settings, f"{where}, {name}[{i}]", found)
+            out[name] = [walk(entry.get("settings", []), row, settings, f"{where}, {name}[{i}]", found, strict)
                          if isinstance(row, dict) else row for i, row in enumerate(value)]
     return out
 

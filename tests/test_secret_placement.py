@@ -207,3 +207,49 @@ def test_a_missing_owner_or_group_is_refused_before_anything_is_placed(app, devi
     with pytest.raises(DeliveryError, match="group 'thymis-no-such-group' of .* does not exist on the device"):
         deliver(app, settings, good, place(asking(group="thymis-no-such-group"), "token", {}, settings, "m"))
     assert not (run / "secrets").exists()
+
+
+# --- saving and the built-in modules -------------------------------------------------------------------------
+
+CORE = "thymis_controller.modules.thymis.ThymisDevice"
+FILES = "thymis_controller.modules.files.FilesModule"
+SECURITY = "thymis_controller.modules.security.SecurityAccessModule"
+
+
+def test_a_refused_placement_is_a_422_at_save_naming_the_field(api):
+    assert api.post("/api/secrets", json={"name": "token", "type": "single_line", "value": "v"}).status_code == 201
+
+    def save(entry):
+        return api.post("/api/devices", json={"name": "box", "display_name": "Box", "modules": [
+            {"type": CORE, "settings": {"device_name": "box"}},
+            {"type": FILES, "settings": {"secrets": [{"secret": "token", **entry}]}}]})
+
+    refused = save({"path": "/etc/passwd", "owner": "root"})
+    assert refused.status_code == 422
+    error = refused.get_json()["error"]
+    assert error["field"] == "modules[1].settings.secrets[0].path"
+    assert error["message"] == ("Secret: the secret's path /etc/passwd is outside the folders secrets may be placed "
+                                "in (/run/thymis/secrets, /run/thymis; more with THYMIS_SECRET_PATHS)")
+    refused = save({"path": "/run/thymis/app/token", "mode": "0666"})
+    assert refused.get_json()["error"]["field"] == "modules[1].settings.secrets[0].mode"
+    assert "mode 0666 would let other users read or change the secret" in refused.get_json()["error"]["message"]
+    assert save({"path": "/run/thymis/app/token", "mode": "0640"}).status_code == 201
+
+
+def test_the_root_password_is_hashed_into_thymis_own_path(app, api, tmp_path):
+    """Security & Access places its password's yescrypt hash where its Nix says (hashedPasswordFile)."""
+    from models import Device
+    from secret_store.delivery import secrets_for
+    assert api.post("/api/secrets", json={"name": "pw", "type": "single_line", "value": "v"}).status_code == 201
+    assert api.post("/api/devices", json={"name": "box", "display_name": "Box", "modules": [
+        {"type": CORE, "settings": {"device_name": "box"}},
+        {"type": SECURITY, "settings": {"password_secret": "pw"}}]}).status_code == 201
+    with app.app_context():
+        device = Device.get(Device.name == "box")
+        [placed] = secrets_for(device, app.config["THYMIS"]).placements
+        assert (placed.path, placed.processing, placed.owner, placed.group, placed.mode) == (
+            "/run/thymis/root_password_hash", "mkpasswd-yescrypt", "root", "root", 0o400)
+        narrow = load_settings({"project_path": tmp_path / "data", "secret_paths": ("/run/other",)})
+        with pytest.raises(PlacementError, match=f"module {SECURITY} of device box, setting password_secret: the "
+                                                 "secret's path /run/thymis/root_password_hash is outside the folders"):
+            secrets_for(device, narrow)

@@ -115,8 +115,8 @@ def test_secret_inside_a_list_setting_is_checked_and_found(api):
         {"type": FILES, "settings": {"secrets": [{"secret": "gone", "path": "/etc/app.key"}]}}]})
     assert bad.status_code == 422 and "secrets[0].secret" in bad.get_json()["error"]["field"]
     good = api.post("/api/tags", json={"name": "t", "display_name": "T", "modules": [
-        {"type": FILES, "settings": {"secrets": [{"secret": "app-key", "path": "/etc/app.key"}]}}]})
-    assert good.status_code == 201, good.get_json()
+        {"type": FILES, "settings": {"secrets": [{"secret": "app-key", "path": "/run/thymis/app.key"}]}}]})
+    assert good.status_code == 201, good.get_json()  # (/etc/app.key is outside the allowed folders: a 422)
     [use] = api.get("/api/secrets/app-key").get_json()["used_by"]
     assert use["kind"] == "tag" and use["setting"] == "secrets[0].secret"
 

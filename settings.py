@@ -39,6 +39,8 @@ class Settings:
     fetch_max_object_bytes: int = 64 << 20   # inflated size of one object in a pack
     checkout_max_bytes: int = 256 << 20      # total size of the files of one exported checkout
     checkout_max_files: int = 100_000        # entries (files, folders, links) of one exported checkout
+    scheduler_seconds: float = 10.0          # how often each server process looks for due refreshes
+    refresh_minute_seconds: float = 60.0     # how long a minute of refresh_interval lasts (shorter in tests only)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -146,6 +148,8 @@ def load_settings(overrides: dict | None = None) -> Settings:
         "fetch_max_object_bytes": _env_number("THYMIS_FETCH_MAX_OBJECT_BYTES", 64 << 20),
         "checkout_max_bytes": _env_number("THYMIS_CHECKOUT_MAX_BYTES", 256 << 20),
         "checkout_max_files": _env_number("THYMIS_CHECKOUT_MAX_FILES", 100_000),
+        "scheduler_seconds": _env_number("THYMIS_SCHEDULER_SECONDS", 10.0, float),
+        "refresh_minute_seconds": _env_number("THYMIS_REFRESH_MINUTE_SECONDS", 60.0, float),
     }
     values.update(overrides)
     values["project_path"] = Path(values["project_path"]).absolute()

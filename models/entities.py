@@ -45,6 +45,9 @@ class Repository(BaseModel):
     allowed_signers = TextField(null=True)   # git's allowedSignersFile text; None: signatures not checked
     review = CharField(default="auto")       # "auto": a passing commit becomes active; "required": it awaits review
     candidate_commit = CharField(null=True)  # review: required: the passing commit awaiting approval
+    webhook_secret = TextField(null=True)    # Fernet token (repos/vault.py) of the forge webhook's secret; write-only
+    refresh_interval = IntegerField(null=True)  # minutes between scheduled refreshes; None: off
+    refresh_due_at = DateTimeField(null=True)   # when the scheduler (repos/updates.py) refreshes it next
     created_at = DateTimeField(default=utcnow)
 
 

@@ -132,8 +132,15 @@ def _audit(db):
     db.create_tables(e.AUDIT_MODELS)  # CREATE TABLE/INDEX IF NOT EXISTS: an existing table is left as it is
 
 
+def _updates(db):
+    """Issue 17, updates on their own: the webhook secret and the refresh schedule."""
+    add_column(db, "repository", "webhook_secret", "TEXT")
+    add_column(db, "repository", "refresh_interval", "INTEGER")
+    add_column(db, "repository", "refresh_due_at", "DATETIME")
+
+
 MIGRATIONS = [_initial, _devices_and_tags, _deployments, _repository_access, _catalog_generation,
-              _ids_never_reused, _allowed_signers, _secrets, _review, _audit]
+              _ids_never_reused, _allowed_signers, _secrets, _review, _audit, _updates]
 
 
 MIGRATE_WAIT_SECONDS = 600

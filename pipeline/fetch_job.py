@@ -68,6 +68,8 @@ def fetch_repository(ctx) -> None:
     if repo is None:
         ctx.log("the repository was removed before its fetch started")
         return
+    if ctx.payload.get("reason"):
+        ctx.log(f"started by {ctx.payload['reason']}")
     try:
         _fetch_and_validate(ctx, repo)
     except (JobFailed, JobCancelled):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pipeline.signature import parse_allowed_signers
 from repos.access import HTTPS_TOKEN, AccessInput, parse_access, redact_url
+from repos.updates import read_interval, read_secret
 from repos.urls import RemoteSpec, UrlError, parse_remote_url, validate_ref
 from thymis_controller.nix.text import KEYWORDS, NAME_PATTERN
 from validation import Validation
@@ -42,6 +43,8 @@ class RepositoryInput:
     access: AccessInput | None = None  # None: keep the saved access (and no credentials in the URL)
     allowed_signers: str | None = None  # "" clears them; None: not given (keep)
     review: str | None = None  # "auto" or "required"; None: not given (keep; "auto" for a new repository)
+    webhook_secret: str | None = None  # write-only; "" removes it; None: not given (keep)
+    refresh_interval: int | None = ...  # minutes; None: off; ...: not given (keep; off for a new repository)
 
     @classmethod
     def parse(cls, data, *, allow_local: bool, partial: bool = False) -> RepositoryInput:
@@ -49,7 +52,8 @@ class RepositoryInput:
         present are checked and changed. Raises InputError with every error."""
         v = Validation.of(data)
         result = cls()
-        v.unknown({"display_name", "url", "name", "ref", "access", "allowed_signers", "review", "csrf_token"})
+        v.unknown({"display_name", "url", "name", "ref", "access", "allowed_signers", "review", "webhook_secret",
+                   "refresh_interval", "csrf_token"})
 
         display_name = v.text("display_name", required=None if partial else "a display name is required",
                               max_len=MAX_DISPLAY_NAME,
@@ -98,6 +102,8 @@ class RepositoryInput:
         result.review = v.choice("review", ("auto", "required"), message="review must be 'auto' (a passing commit "
                                  "becomes active) or 'required' (it awaits approval)")
 
+        result.webhook_secret = read_secret(v)
+        result.refresh_interval = read_interval(v)
         v.raise_if_errors()
         return result
 
@@ -113,8 +119,8 @@ class RepositoryInput:
 def shown_again(data) -> dict:
     """A submitted repository form (or body) in body shape, safe to show again: no token, no URL password."""
     v = Validation.of(data)
-    shown = {key: v.raw(key) for key in ("display_name", "url", "name", "ref", "allowed_signers", "review")
-             if v.has(key)}
+    shown = {key: v.raw(key) for key in ("display_name", "url", "name", "ref", "allowed_signers", "review",
+                                         "refresh_interval") if v.has(key)}  # never the webhook secret
     if isinstance(shown.get("url"), str):
         shown["url"] = redact_url(shown["url"])
     access = v.nested("access")

@@ -11,6 +11,7 @@ from models import CommitValidation, Repository, RepositoryStatus, database, iso
 from repos.access import access_json, save_access
 from repos.inputs import RepositoryInput, derive_name
 from repos.listing import RepositoryRow, load_row, load_rows
+from repos.updates import update_columns, updates_json
 from repos.urls import parse_remote_url
 from validation import Validation
 
@@ -47,7 +48,8 @@ def create_repository(data, settings):
             repo = Repository.create(name=name, display_name=values.display_name, url=values.spec.url,
                                      ref=values.effective_ref(), status=RepositoryStatus.PENDING, steps=[],
                                      allowed_signers=values.allowed_signers or None,
-                                     review=values.review or "auto")
+                                     review=values.review or "auto",
+                                     **update_columns(settings, values.webhook_secret, values.refresh_interval))
             save_access(repo, values.access, values.spec, settings)
             job = enqueue(FETCH_JOB, repository=repo)
     except IntegrityError:
@@ -84,6 +86,7 @@ def update_repository(repo: Repository, data, settings):
             changes["allowed_signers"] = values.allowed_signers or None
         if values.review is not None and values.review != repo.review:
             changes["review"] = values.review
+        changes.update(update_columns(settings, values.webhook_secret, values.refresh_interval, repo))
         # New allowed signers: the fetched commit is checked again against them.
         refetch = "url" in changes or "ref" in changes or "allowed_signers" in changes
         if changes:
@@ -98,13 +101,15 @@ def update_repository(repo: Repository, data, settings):
     return Repository.get_by_id(repo.id), job
 
 
-def refresh_repository(repo: Repository):
+def refresh_repository(repo: Repository, reason: str | None = None):
     """Queue a fetch; raises JobConflict (naming the job) when one is already queued or running for it.
-    The state before is kept with the job, so cancelling it puts the repository back as it was."""
+    The state before is kept with the job, so cancelling it puts the repository back as it was; ``reason``
+    (the schedule, a webhook) is the first line of its log."""
     from pipeline.fetch_job import snapshot
     with database.atomic():
         current = get_repository(repo.name)
-        job = enqueue(FETCH_JOB, repository=current, payload={"before": snapshot(current)})
+        payload = {"before": snapshot(current), **({"reason": reason} if reason else {})}
+        job = enqueue(FETCH_JOB, repository=current, payload=payload)
         Repository.update(status=RepositoryStatus.PENDING).where(Repository.id == current.id).execute()
     return job
 
@@ -151,6 +156,7 @@ def repository_json(repo: Repository, row: RepositoryRow | None = None) -> dict:
         "allowed_signers": repo.allowed_signers or "",
         "review": repo.review,
         "candidate_commit": repo.candidate_commit,
+        **updates_json(repo),
     }
 
 

@@ -16,6 +16,9 @@ def _rows():
     for row in Secret.select():
         yield f"secret {row.name}", Secret, row, ("value",)
     names = {repo.id: repo.name for repo in Repository.select(Repository.id, Repository.name)}
+    for row in Repository.select(Repository.id, Repository.name, Repository.webhook_secret).where(
+            Repository.webhook_secret.is_null(False)):
+        yield f"repository {row.name}", Repository, row, ("webhook_secret",)
     for row in RepositoryAccess.select():
         yield f"repository {names.get(row.repository_id)}", RepositoryAccess, row, ("token", "deploy_private_key")
 

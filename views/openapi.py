@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify
 from views.openapi_access import extend as extend_with_access
 from views.openapi_audit import extend as extend_with_audit
 from views.openapi_device_ssh import extend as extend_with_device_ssh
+from views.openapi_hooks import extend as extend_with_hooks
 from views.openapi_import import extend as extend_with_import
 from views.openapi_jobs import extend as extend_with_jobs
 from views.openapi_paging import extend as extend_with_paging
@@ -155,6 +156,7 @@ extend_with_review(DOCUMENT)
 extend_with_jobs(DOCUMENT)
 extend_with_secrets(DOCUMENT)
 extend_with_audit(DOCUMENT)
+extend_with_hooks(DOCUMENT)
 
 
 @blueprint.get("/openapi.json")

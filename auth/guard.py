@@ -10,6 +10,9 @@ from auth.tokens import token_owner
 
 PUBLIC_ENDPOINTS = {"auth.login", "health.healthz", "static", "ui.favicon"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Forge webhooks: authenticated by the repository's webhook secret (views/api_hooks.py), neither session nor
+# token, and no CSRF token (a forge has none). Exactly this endpoint, POST only.
+WEBHOOK_ENDPOINT, WEBHOOK_METHOD = "api_hooks.repository_push", "POST"
 
 
 def csrf_token() -> str:
@@ -42,6 +45,8 @@ def _bearer_token() -> str | None:
 
 def check_request():
     """before_request hook: authenticate, then check CSRF for cookie-authenticated changes."""
+    if request.endpoint == WEBHOOK_ENDPOINT and request.method == WEBHOOK_METHOD:
+        return None
     if request.endpoint in PUBLIC_ENDPOINTS:
         if request.method not in SAFE_METHODS and request.endpoint == "auth.login":
             _check_csrf()

@@ -50,6 +50,8 @@ def register_views(app) -> None:
     from views import api_secrets, audit_views, secrets_pages
     for module in (api_secrets, secrets_pages, audit_views):
         app.register_blueprint(module.blueprint)
+    from views import api_hooks
+    app.register_blueprint(api_hooks.blueprint)  # forge webhooks (issue 17)
     cli.register(app)
     api_errors.register(app)
     from views.safe_json import SafeJSONProvider

@@ -1,0 +1,61 @@
+"""POST /api/hooks/repositories/<name>: a forge's push webhook starts a refresh (see repos/webhooks.py).
+
+The one JSON endpoint without a session or token (auth/guard.py exempts exactly this endpoint, POST only, and
+no CSRF token: a forge has none); the repository's webhook secret authenticates the delivery instead.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, jsonify, request
+
+from auth import json_error
+from models import Repository
+from repos import webhooks
+from repos.updates import WEBHOOK, request_refresh
+from views.rendering import settings
+
+blueprint = Blueprint("api_hooks", __name__, url_prefix="/api/hooks")
+log = logging.getLogger(__name__)
+
+REFUSED = ("the webhook signature or token is missing or wrong (or this repository takes no webhooks: set its "
+           "webhook secret)")
+
+
+def _answer(status: int, delivery, outcome: str, reason: str | None = None, job=None):
+    return jsonify({"outcome": outcome, "forge": delivery.forge, "event": delivery.event, "reason": reason,
+                    "job_id": job.id if job else None, "job_url": f"/api/jobs/{job.id}" if job else None}), status
+
+
+@blueprint.post("/repositories/<name>")
+def repository_push(name: str):
+    request.max_content_length = webhooks.MAX_BYTES
+    body = request.get_data(cache=True)  # the raw bytes the forge signed (raises 413 beyond the limit)
+    delivery = webhooks.identify(request.headers)
+    repo = Repository.get_or_none(Repository.name == name)
+    secret = webhooks.stored_secret(settings(), repo)
+    if not webhooks.authentic(delivery, request.headers, body, secret):
+        why = ("no such repository" if repo is None else "no webhook secret set" if secret is None
+               else "no forge headers" if delivery.forge is None else "wrong or missing signature")
+        log.warning("webhook for repository %r refused: %s (%s)", name, why, delivery.forge or "unknown forge")
+        return json_error(401, "unauthenticated", REFUSED)
+    if delivery.event == webhooks.PING:
+        return _answer(200, delivery, "pong", "the webhook works; pushes will refresh the repository")
+    if delivery.event != webhooks.PUSH:
+        return _answer(200, delivery, "ignored", f"only push events refresh a repository, not {delivery.event!r}")
+    try:
+        push = webhooks.read_push(delivery, body, request.mimetype)
+    except webhooks.BadDelivery as exc:
+        return json_error(400, "bad_request", str(exc))
+    reason = webhooks.ignored_because(push, repo.ref)
+    if reason:
+        log.info("webhook (%s push) for %s ignored: %s", delivery.forge, name, reason)
+        return _answer(200, delivery, "ignored", reason)
+    outcome, job = request_refresh(repo, WEBHOOK.format(forge=delivery.forge, event=push.ref))
+    log.info("webhook (%s push to %s) for %s: %s (job %s)", delivery.forge, push.ref, name, outcome,
+             job.id if job else "-")
+    if job is None:  # removed meanwhile: as if it never existed
+        return json_error(401, "unauthenticated", REFUSED)
+    reasons = {"already_queued": f"a fetch is queued already (job {job.id}); it fetches this push",
+               "after_running": f"a fetch is running (job {job.id}); another starts once it ends"}
+    return _answer(202, delivery, outcome, reasons.get(outcome), job)

@@ -136,6 +136,9 @@ def create_app(config: dict | None = None) -> Flask:
     kinds = job_kinds() if command in (None, "repos") else JobKinds()  # tokens and admin run no job
     runner = JobRunner(settings, kinds, threads=settings.job_threads)
     app.extensions["jobs"] = runner
+    if command is None:  # a server: refresh repositories when their interval or a push says so
+        from repos.updates import enqueue_due_refreshes
+        runner.scheduler.add("refresh schedule", lambda: enqueue_due_refreshes(settings))
     if settings.start_job_worker:
         runner.start()
     return app

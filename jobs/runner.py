@@ -16,6 +16,7 @@ from jobs import processes, queue, registry
 from jobs.context import JobContext
 from jobs.ending import reap_orphans
 from jobs.registry import JobKinds
+from jobs.scheduler import Scheduler
 from models import Job, JobState, utcnow
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ class JobRunner:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._running: set[int] = set()
+        self.scheduler = Scheduler(getattr(settings, "scheduler_seconds", 10.0))  # periodic tasks, started here
 
     def start(self) -> None:
         reap_orphans(self.kinds)
@@ -128,6 +130,7 @@ class JobRunner:
             thread = threading.Thread(target=self._loop, name=f"job-worker-{number}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        self.scheduler.start()
         # gunicorn's worker leaves through sys.exit after a SIGTERM: let running jobs finish first.
         atexit.register(self.shutdown)
 
@@ -147,6 +150,7 @@ class JobRunner:
         queue.off_enqueue(self.wake)
         self._stop.set()
         self._wake.set()
+        self.scheduler.stop(min(timeout, 5))
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(deadline - time.monotonic(), 0))

@@ -23,9 +23,16 @@ def _first(pattern: str, text: str) -> str | None:
 
 
 @pytest.fixture
-def controller(tmp_path):
+def controller_env() -> dict:
+    """Extra environment for the ``controller`` fixture; a test module overrides this fixture to set some."""
+    return {}
+
+
+@pytest.fixture
+def controller(tmp_path, controller_env):
     """The real controller under gunicorn; yields (base_url, admin_password)."""
-    env = {**os.environ, "THYMIS_PROJECT_PATH": str(tmp_path / "data"), "THYMIS_ALLOW_LOCAL_REPOSITORIES": "1"}
+    env = {**os.environ, "THYMIS_PROJECT_PATH": str(tmp_path / "data"), "THYMIS_ALLOW_LOCAL_REPOSITORIES": "1",
+           **controller_env}
     gunicorn = Path(sys.executable).with_name("gunicorn")
     found: dict[str, str] = {}
 

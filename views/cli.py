@@ -70,10 +70,12 @@ def _input_failure(exc: InputError) -> None:
 @click.option("--ref", help="Branch, tag or full commit (default: the remote's HEAD branch).")
 @click.option("--review", type=click.Choice(["auto", "required"]), default="auto",
               help="required: a commit that passes validation awaits approval instead of becoming active.")
+@click.option("--refresh-interval", default="off", help="Minutes between scheduled refreshes, or off (default).")
 @click.option("--wait/--no-wait", default=True, help="Fetch now and report the result (default) or only queue it.")
-def repos_add(url, display_name, name, ref, review, wait):
+def repos_add(url, display_name, name, ref, review, refresh_interval, wait):
     service = _service()
-    data = {"url": url, "display_name": display_name, "review": review}
+    data = {"url": url, "display_name": display_name, "review": review,
+            "refresh_interval": _minutes(refresh_interval)}
     if name:
         data["name"] = name
     if ref:
@@ -124,6 +126,51 @@ def repos_review(name, policy):
     except InputError as exc:
         _input_failure(exc)
     click.echo(f"{repo.name}: review {repo.review}")
+
+
+@repos.command("interval")
+@click.argument("name")
+@click.argument("minutes")
+def repos_interval(name, minutes):
+    """Refresh the repository every MINUTES minutes (a fetch job), or "off"."""
+    repo = _update(name, {"refresh_interval": _minutes(minutes)})
+    shown = f"every {repo.refresh_interval} minute(s), next at {repo.refresh_due_at} UTC" if repo.refresh_interval \
+        else "off"
+    click.echo(f"{repo.name}: refresh {shown}")
+
+
+@repos.command("webhook-secret")
+@click.argument("name")
+@click.option("--generate", is_flag=True, help="Make a random secret and print it once (give it to the forge).")
+@click.option("--remove", is_flag=True, help="Remove the secret: webhooks are refused.")
+def repos_webhook_secret(name, generate, remove):
+    """Set the secret forge webhooks authenticate with (asked for, hidden, unless --generate or --remove)."""
+    import secrets as random
+    if generate and remove:
+        _fail("give --generate or --remove, not both")
+    secret = "" if remove else random.token_urlsafe(32) if generate else click.prompt(
+        "Webhook secret", hide_input=True, confirmation_prompt=True)
+    repo = _update(name, {"webhook_secret": secret})
+    if generate:
+        click.echo(secret)
+    click.echo(f"{repo.name}: webhook secret {'set' if repo.webhook_secret else 'removed'}; forges POST to "
+               f"{_settings().base_url.rstrip('/')}/api/hooks/repositories/{repo.name}", err=generate)
+
+
+def _minutes(text: str):
+    """A refresh interval argument as the JSON API takes it: "off", or a whole number (else refused as given)."""
+    return int(text) if text.strip().isdigit() else text
+
+
+def _update(name: str, data: dict):
+    service = _service()
+    try:
+        repo, _job = service.update_repository(service.get_repository(name), data, _settings())
+    except service.NotFound as exc:
+        _fail(str(exc))
+    except InputError as exc:
+        _input_failure(exc)
+    return repo
 
 
 @repos.command("remove")

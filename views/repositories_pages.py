@@ -119,17 +119,29 @@ def row(name: str):
     return body, status
 
 
+def _edit_form(form):
+    """The edit form as the service reads it: an empty webhook secret keeps the saved one; the box removes it."""
+    form = form.copy()
+    remove = form.pop("remove_webhook_secret", None)
+    if remove:
+        form["webhook_secret"] = ""
+    elif not form.get("webhook_secret"):
+        form.pop("webhook_secret", None)
+    return form
+
+
 @blueprint.route("/<name>/edit", methods=["GET", "POST"])
 def edit(name: str):
     repo = service.get_repository(name)
+    page = {"repo": repo}
     if request.method == "GET":
-        return render_template("repository_edit.html", repo=repo, form={"display_name": repo.display_name,
-                               "url": repo.url, "ref": repo.ref or "",
-                               "allowed_signers": repo.allowed_signers or "", "review": repo.review}, error=None)
+        return render_template("repository_edit.html", **page, form={"display_name": repo.display_name,
+                               "url": repo.url, "ref": repo.ref or "", "allowed_signers": repo.allowed_signers or "",
+                               "review": repo.review, "refresh_interval": repo.refresh_interval or "off"}, error=None)
     try:
-        service.update_repository(repo, request.form, settings())
+        service.update_repository(repo, _edit_form(request.form), settings())
     except InputError as exc:
-        return render_template("repository_edit.html", repo=repo, form=shown_again(request.form),
+        return render_template("repository_edit.html", **page, form=shown_again(request.form),
                                error=exc), exc.status
     flash(f"Saved {repo.display_name}.")
     return redirect(url_for("repositories.index"))

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 import urllib.parse
 
 import pytest
@@ -218,3 +219,28 @@ def test_the_exemption_is_narrow_and_the_body_is_limited(app, api, git_server, h
     big = b"{" + b" " * (1 << 20) + b"}"
     response = hook_client.post(HOOK.format(name), data=big, headers=headers("github", big))
     assert response.status_code == 413
+
+
+def test_a_push_during_a_running_fetch_is_fetched_after_it(app, api, git_server, hook_client):
+    app.extensions["jobs"].scheduler.every = 0.2  # the scheduler queues the deferred refresh at its next look
+    name, server = add_repository(api, git_server)
+    second = new_commit(server)
+    git_server.stall(name)  # the next fetch hangs in the pack transfer: it is running when the push arrives
+    running = api.post(f"/api/repositories/{name}/refresh").get_json()["job_id"]
+    deadline = time.monotonic() + 20
+    while api.get(f"/api/jobs/{running}").get_json()["state"] != "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    body = push_body("github")
+    response = hook_client.post(HOOK.format(name), data=body, headers=headers("github", body))
+    assert response.status_code == 202
+    assert response.get_json()["outcome"] == "after_running" and response.get_json()["job_id"] == running
+    assert fetch_jobs(api, name)[0]["id"] == running  # nothing queued beside the running fetch
+    git_server.stalled.discard(name)
+    assert api.post(f"/api/jobs/{running}/cancel").status_code == 200
+    deadline = time.monotonic() + 30
+    while fetch_jobs(api, name)[0]["id"] == running and time.monotonic() < deadline:
+        time.sleep(0.1)
+    follow_up = fetch_jobs(api, name)[0]
+    assert follow_up["id"] != running, "no refresh was queued after the running fetch"
+    assert wait_for_job(api, follow_up["id"])["state"] == "succeeded"
+    assert api.get(f"/api/repositories/{name}").get_json()["active_commit"] == second

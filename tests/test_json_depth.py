@@ -2,6 +2,7 @@
 import pytest
 
 RAW_BODY = {"/api/thymis/import"}  # takes a state.json file as the body: its own reader says why it is refused
+WEBHOOK = "/api/hooks/repositories/name"  # authenticates the raw body before reading it (test_webhooks.py): 401
 
 
 def deep(levels: int) -> str:
@@ -21,6 +22,9 @@ def test_deep_bodies_are_refused_everywhere(api, levels):
     seen = 0
     for method, path in operations_with_a_body(api):
         response = getattr(api, method)(path, data=deep(levels), content_type="application/json")
+        if path == WEBHOOK:
+            assert response.status_code == 401
+            continue
         assert response.status_code in (404, 422), (method, path, response.status_code, response.get_data()[:300])
         if response.status_code == 422 and path in RAW_BODY:
             assert response.get_json()["error"]["field"] == "file"

@@ -148,6 +148,9 @@ def test_ping_other_events_and_other_branches_do_no_work(api, git_server, hook_c
     garbage = b"not json"
     response = hook_client.post(HOOK.format(name), data=garbage, headers=headers("github", garbage))
     assert response.status_code == 400 and "not JSON" in response.get_json()["error"]["message"]
+    deep = b'{"ref": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = hook_client.post(HOOK.format(name), data=deep, headers=headers("github", deep))
+    assert response.status_code == 400 and "not JSON" in response.get_json()["error"]["message"]
     assert fetch_jobs(api, name) == before
 
 

@@ -247,3 +247,25 @@ def test_a_push_during_a_running_fetch_is_fetched_after_it(app, api, git_server,
     assert follow_up["id"] != running, "no refresh was queued after the running fetch"
     assert wait_for_job(api, follow_up["id"])["state"] == "succeeded"
     assert api.get(f"/api/repositories/{name}").get_json()["active_commit"] == second
+
+
+def test_every_delivery_is_in_the_audit_log_without_the_secret(app, api, git_server, hook_client):
+    name, _ = add_repository(api, git_server)
+    body = push_body("github")
+    assert hook_client.post(HOOK.format(name), data=body, headers=headers("github", body, None)).status_code == 401
+    ping = b"{}"
+    assert hook_client.post(HOOK.format(name), data=ping, headers=headers("gitea", ping, event="ping")).status_code \
+        == 200
+    accepted = hook_client.post(HOOK.format(name), data=body, headers=headers("github", body)).get_json()
+    wait_for_job(api, accepted["job_id"])
+    hook_client.post(HOOK.format("no-such-repository"), data=body, headers=headers("gitlab", body))
+    log = api.get(f"/api/audit?kind=webhook&subject={name}").get_json()
+    assert [(e["actor"], e["detail"]["outcome"]) for e in log] == [
+        ("webhook:github", "queued"), ("webhook:gitea", "pong"), ("webhook:github", "refused")]
+    assert log[0]["detail"] == {"forge": "github", "event": "push", "outcome": "queued",
+                                "job_id": accepted["job_id"], "reason": "push to refs/heads/main"}
+    assert log[2]["detail"]["reason"] == "wrong or missing signature"
+    [unknown] = api.get("/api/audit?kind=webhook&subject=no-such-repository").get_json()
+    assert unknown["detail"]["reason"] == "no such repository"
+    everything = json.dumps(api.get("/api/audit?kind=webhook&per_page=100").get_json())
+    assert SECRET not in everything and hex_hmac(SECRET, body) not in everything and "default_branch" not in everything

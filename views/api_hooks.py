@@ -9,6 +9,7 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
+import audit
 from auth import json_error
 from models import Repository
 from repos import webhooks
@@ -20,6 +21,14 @@ log = logging.getLogger(__name__)
 
 REFUSED = ("the webhook signature or token is missing or wrong (or this repository takes no webhooks: set its "
            "webhook secret)")
+
+
+def _audit(name: str, delivery, outcome: str, job=None, reason: str | None = None) -> None:
+    """One audit entry per delivery, refused ones too (for any name: the same work whether it exists or not);
+    never the secret, the signature or the body."""
+    audit.record(audit.WEBHOOK, name[:100], f"webhook:{delivery.forge or 'unknown'}",
+                 {"forge": delivery.forge, "event": delivery.event[:100], "outcome": outcome,
+                  "job_id": job.id if job else None, "reason": reason})
 
 
 def _answer(status: int, delivery, outcome: str, reason: str | None = None, job=None):
@@ -38,20 +47,27 @@ def repository_push(name: str):
         why = ("no such repository" if repo is None else "no webhook secret set" if secret is None
                else "no forge headers" if delivery.forge is None else "wrong or missing signature")
         log.warning("webhook for repository %r refused: %s (%s)", name, why, delivery.forge or "unknown forge")
+        _audit(name, delivery, "refused", reason=why)
         return json_error(401, "unauthenticated", REFUSED)
     if delivery.event == webhooks.PING:
+        _audit(name, delivery, "pong")
         return _answer(200, delivery, "pong", "the webhook works; pushes will refresh the repository")
     if delivery.event != webhooks.PUSH:
-        return _answer(200, delivery, "ignored", f"only push events refresh a repository, not {delivery.event!r}")
+        reason = f"only push events refresh a repository, not {delivery.event!r}"
+        _audit(name, delivery, "ignored", reason=reason)
+        return _answer(200, delivery, "ignored", reason)
     try:
         push = webhooks.read_push(delivery, body, request.mimetype)
     except webhooks.BadDelivery as exc:
+        _audit(name, delivery, "bad request", reason=str(exc))
         return json_error(400, "bad_request", str(exc))
     reason = webhooks.ignored_because(push, repo.ref)
     if reason:
         log.info("webhook (%s push) for %s ignored: %s", delivery.forge, name, reason)
+        _audit(name, delivery, "ignored", reason=reason)
         return _answer(200, delivery, "ignored", reason)
     outcome, job = request_refresh(repo, WEBHOOK.format(forge=delivery.forge, event=push.ref))
+    _audit(name, delivery, outcome, job, reason=f"push to {push.ref}")
     log.info("webhook (%s push to %s) for %s: %s (job %s)", delivery.forge, push.ref, name, outcome,
              job.id if job else "-")
     if job is None:  # removed meanwhile: as if it never existed

@@ -29,7 +29,8 @@ from secret_store.service import reveal
 
 MANIFEST = ".thymis-placed"
 
-# $1: the secrets folder, $2 its mode; then 5 words per file: its allowed folder, its path below it, owner, group, mode.
+# $1: the secrets folder, $2 its mode; then 5 words per file: its allowed folder, its path below it, owner, group
+# (empty: the delivering user's), mode.
 # The tar stream on stdin holds the files' contents, named 0, 1, ... in that order. Every word was checked by
 # the controller (secret_store.placement): plain names, no spaces or quotes.
 SCRIPT = r"""set -euf
@@ -40,8 +41,10 @@ fail() { echo "secrets: $*; nothing was placed" >&2; exit 3; }
 if [ $# -eq 0 ] && [ ! -d "$base" ]; then cat >/dev/null; echo "secrets: none"; exit 0; fi
 check_accounts() {
   while [ $# -gt 0 ]; do
-    id -u "$3" >/dev/null 2>&1 || fail "owner '$3' of $1/$2 does not exist on the device"
-    getent group "$4" >/dev/null 2>&1 || fail "group '$4' of $1/$2 does not exist on the device"
+    [ -z "$3" ] || id -u "$3" >/dev/null 2>&1 || fail "owner '$3' of $1/$2 does not exist on the device"
+    [ -z "$4" ] || getent group "$4" >/dev/null 2>&1 || fail "group '$4' of $1/$2 does not exist on the device"
+    [ -z "$3" ] || [ "$me" = 0 ] || [ "$3" = "$(id -un)" ] \
+      || fail "$1/$2 is for owner '$3', which only root can give it (the secrets are placed as $(id -un))"
     shift 5
   done
 }
@@ -81,10 +84,11 @@ prepare() {
     tmp=$(mktemp "${target%/*}/.thymis-secret.XXXXXX")
     echo "$tmp" >> "$incoming/temporary"
     cat "$incoming/$i" > "$tmp"
-    chown "$3:$4" "$tmp"
+    [ -z "$3" ] || chown "$3" "$tmp"
+    [ -z "$4" ] || chgrp "$4" "$tmp"
     chmod "$5" "$tmp"
     echo "$target" >> "$incoming/paths"
-    echo "secrets: $target ($3:$4, mode $5)"
+    echo "secrets: $target (${3:-$(id -un)}:${4:-$(id -gn)}, mode $5)"
     i=$((i + 1)); shift 5
   done
 }
@@ -191,7 +195,7 @@ class Delivery:
     def _folder_mode(self) -> str:
         """0700, or 0711 when a file in the secrets folder belongs to another user or is readable by its group."""
         inside = [p for p in self.placements if p.path.startswith(self.base + "/")]
-        shared = any(p.owner != "root" or p.group != "root" and p.mode & 0o040 for p in inside)
+        shared = any(p.owner not in ("", "root") or p.group not in ("", "root") and p.mode & 0o040 for p in inside)
         return "0711" if shared else "0700"
 
     def deliver(self, host, reporter) -> None:

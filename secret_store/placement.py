@@ -3,7 +3,8 @@
 A secret setting places its secret where its ``SecretType`` asks (``on_device_path``, ``on_device_owner``,
 ``on_device_group``, ``on_device_mode``); inside a list entry, sibling settings named ``path``, ``owner``,
 ``group`` and ``mode`` (Thymis's Files module) choose them for that entry. Without a path the secret goes to
-``<secrets folder>/<name>`` (``<name>.<processing>`` when its value is processed), owned by root:root, mode 0400.
+``<secrets folder>/<name>`` (``<name>.<processing>`` when its value is processed), mode 0400. Without an owner or
+group the file keeps the delivering user's (root on a device; a laptop's user when testing locally).
 
 Modules are repository code, so what they ask for is checked like any other untrusted input (PlacementError,
 naming the module and setting, before anything is built or sent):
@@ -27,7 +28,7 @@ SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}")
 ACCOUNT = re.compile(r"[a-z_][a-z0-9_-]{0,30}\$?")
 MODE = re.compile(r"0?[0-7]{3}")
 PROCESSING = ("none", "mkpasswd-yescrypt")
-DEFAULT_OWNER = DEFAULT_GROUP = "root"
+DEFAULT_OWNER = DEFAULT_GROUP = ""  # the delivering user's (root on a device): no chown
 DEFAULT_MODE = 0o400
 ENTRY_FIELDS = ("path", "owner", "group", "mode")  # the sibling settings of a Files-style list entry
 

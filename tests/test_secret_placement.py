@@ -75,7 +75,8 @@ def test_owner_and_group_must_be_names(tmp_path, owner):
 def test_defaults_and_what_a_module_may_ask_for(tmp_path):
     settings = policy(tmp_path)
     plain = place(SECRET, "token", {}, settings, "m")
-    assert (plain.path, plain.owner, plain.group, plain.mode) == ("/run/thymis/secrets/token", "root", "root", 0o400)
+    # no owner or group asked for: the delivering user's (root on a device), never a chown
+    assert (plain.path, plain.owner, plain.group, plain.mode) == ("/run/thymis/secrets/token", "", "", 0o400)
     hashed = place({**SECRET, "processing": "mkpasswd-yescrypt"}, "pw", {}, settings, "m")
     assert hashed.path == "/run/thymis/secrets/pw.mkpasswd-yescrypt" and hashed.processing == "mkpasswd-yescrypt"
     asked = place(asking(path="/run/thymis/app/tls.key", owner="nginx", group="nginx", mode="0440"), "key", {},
@@ -84,7 +85,7 @@ def test_defaults_and_what_a_module_may_ask_for(tmp_path):
     # a Files-style list entry's own path/owner/group/mode win over the SecretType's
     entry = place(asking(path="/run/thymis/a"), "key", {"path": "/run/thymis/b", "mode": "0600", "owner": ""},
                   settings, "m")
-    assert (entry.path, entry.mode, entry.owner) == ("/run/thymis/b", 0o600, "root")
+    assert (entry.path, entry.mode, entry.owner) == ("/run/thymis/b", 0o600, "")
     with pytest.raises(PlacementError, match="unknown processing type 'rot13'"):
         place({**SECRET, "processing": "rot13"}, "token", {}, settings, "m")
 
@@ -253,3 +254,42 @@ def test_the_root_password_is_hashed_into_thymis_own_path(app, api, tmp_path):
         with pytest.raises(PlacementError, match=f"module {SECURITY} of device box, setting password_secret: the "
                                                  "secret's path /run/thymis/root_password_hash is outside the folders"):
             secrets_for(device, narrow)
+
+
+def test_a_user_other_than_root_delivers_without_owner_or_group(tmp_path):
+    """A laptop's user deploying locally: files without an owner or group asked for are simply theirs."""
+    import io
+    import shutil
+    import subprocess
+    import tarfile
+    import tempfile
+
+    from secret_store.delivery import SCRIPT
+    runuser = shutil.which("runuser")
+    if runuser is None:
+        pytest.skip("needs runuser (util-linux)")
+    home = tempfile.mkdtemp(prefix="thymis-nobody-")
+    try:
+        os.chmod(home, 0o755)
+        os.chown(home, NOBODY.pw_uid, NOBODY.pw_gid)
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            info = tarfile.TarInfo("0")
+            info.size = 5
+            tar.addfile(info, io.BytesIO(b"value"))
+        base = f"{home}/secrets"
+        done = subprocess.run([runuser, "-u", "nobody", "--", "sh", "-c", SCRIPT, "thymis-secrets", base, "0700",
+                               base, "token", "", "", "0400"], input=archive.getvalue(), capture_output=True,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
+        placed = os.stat(f"{base}/token")
+        assert (placed.st_uid, stat.S_IMODE(placed.st_mode)) == (NOBODY.pw_uid, 0o400)
+        assert f"secrets: {base}/token (nobody:{NOBODY_GROUP}, mode 0400)" in done.stdout.decode()
+        asked = subprocess.run([runuser, "-u", "nobody", "--", "sh", "-c", SCRIPT, "thymis-secrets", base, "0700",
+                                base, "token", "root", "", "0400"], input=archive.getvalue(), capture_output=True,
+                               timeout=60)
+        assert asked.returncode == 3 and (f"{base}/token is for owner 'root', which only root can give it (the "
+                                          "secrets are placed as nobody); nothing was placed") in asked.stderr.decode()
+        assert open(f"{base}/token").read() == "value"          # the earlier file is kept
+    finally:
+        shutil.rmtree(home)

@@ -35,7 +35,7 @@ from repos.urls import RemoteSpec, validate_ref
 
 from .errors import classify
 from .export import ExportError, export_tree
-from .pack_limits import PackLimits
+from .pack_store import PackFile, PackIndex
 
 __all__ = ["Auth", "ExportError", "commit_signature", "FetchError", "FetchResult", "RemoteRefs", "export_tree", "fetch",
            "fetched_ref", "ls_remote", "nix_input_url", "open_mirror"]
@@ -111,53 +111,40 @@ class _Progress:
 
 
 class _PackSink:
-    """Writes received pack data straight into a new pack file of the mirror, checking ``limits`` first;
-    ``commit`` indexes it (resolving thin-pack deltas against the mirror's objects), ``abort`` drops it.
-    Either way no temporary pack is left behind."""
+    """Writes received pack data straight into a new pack file of the mirror, indexing it and checking its
+    limits as it arrives (pipeline/pack_store.py); ``commit`` installs it (resolving deltas, thin-pack bases
+    from the mirror's objects), ``abort`` drops it. Either way no temporary pack is left behind."""
 
-    def __init__(self, repo: Repo, report: _Progress, limits: PackLimits) -> None:
-        self.store = repo.object_store
+    def __init__(self, repo: Repo, report: _Progress, index: PackIndex) -> None:
         self.report = report
-        self.limits = limits
+        self.index = index
+        self.pack = PackFile(repo.object_store)
         self.size = 0
-        self.file = None
 
     def write(self, data: bytes) -> int:
-        self.limits.feed(data)
-        if self.file is None:
-            self.file, self._commit, self._abort = self.store.add_pack()
-        self.file.write(data)
+        self.index.feed(data)
+        self.pack.write(data)
         self.size += len(data)
         self.report.report("receiving", self.size, 0)
         return len(data)
 
     def commit(self) -> None:
-        if self.file is not None:
+        if self.pack.file is not None:
             self.report.report("indexing", 0, 0, force=True)
-            self.file = None
             try:
-                self._commit()
+                self.pack.install(self.index)
+            except FetchError:
+                self.pack.drop()
+                raise
             except Exception as e:
-                self._drop()
+                self.pack.drop()
                 raise FetchError("protocol", f"The received pack is invalid: {e}") from None
             except BaseException:  # a stop (SystemExit, KeyboardInterrupt) must not leave the pack either
-                self._drop()
+                self.pack.drop()
                 raise
 
     def abort(self) -> None:
-        if self.file is not None:
-            self.file = None
-            self._drop()
-
-    def _drop(self) -> None:
-        for _attempt in range(2):
-            try:
-                self._abort()  # closes and removes the temporary pack
-                return
-            except OSError:
-                # A full disk: closing failed to flush (the file is closed all the same) before the
-                # removal; a second call finds it closed and removes it, giving the space back.
-                pass
+        self.pack.drop()
 
 
 class _Want:
@@ -268,7 +255,7 @@ def fetch(
     repo = open_mirror(mirror)
     clock = Clock(connect_timeout, transfer_timeout, stall_timeout)
     want = _Want(ref, repo)
-    sink = _PackSink(repo, report, PackLimits(max_bytes, max_object_bytes))
+    sink = _PackSink(repo, report, PackIndex(max_bytes, max_object_bytes))
     with repo:
         client = None
         try:

@@ -2,8 +2,9 @@
 
 ``PackLimits.feed`` reads the pack stream as it arrives, chunk by chunk: the 12-byte header,
 then each object's header (type and inflated size) and its zlib stream, which is inflated in
-small pieces and thrown away only to find where the next object starts. An object whose header
-announces more than the limit fails at once, before any of it is inflated; for a delta the size
+small pieces and thrown away only to find where the next object starts (a subclass may keep what it
+needs through the ``_begin``/``_consumed``/``_inflated``/``_end``/``_trailer`` hooks: pipeline/pack_store.py).
+An object whose header announces more than the limit fails at once, before any of it is inflated; for a delta the size
 of the object it produces (from the delta's own header) is checked as well, so a small delta
 cannot expand into a huge object. Data that is not a pack fails as soon as it is seen.
 """
@@ -78,7 +79,8 @@ class PackLimits:
         if self.objects_left is None:
             return self._pack_header()
         if self.objects_left == 0:
-            self.buf.clear()  # the trailer (checksum): Dulwich's indexing checks it
+            self._trailer(bytes(self.buf))  # the checksum
+            self.buf.clear()
             return False
         return self._object_header()
 
@@ -90,6 +92,7 @@ class PackLimits:
         if self.buf[:4] != b"PACK" or int.from_bytes(self.buf[4:8], "big") not in (2, 3):
             raise _bad("it does not start with a pack header")
         self.objects_left = int.from_bytes(self.buf[8:12], "big")
+        self._consumed(bytes(self.buf[:12]))
         del self.buf[:12]
         return True
 
@@ -110,10 +113,13 @@ class PackLimits:
             pos, shift = pos + 1, shift + 7
             if shift > 70:
                 raise _bad("an object size is too long to be real")
-        if kind == 6:  # offset delta: a base-128 offset follows
+        base: int | bytes | None = None
+        if kind == 6:  # offset delta: the distance back to its base follows (git's offset encoding)
+            base = -1
             while True:
                 if pos >= len(buf):
                     return False
+                base = ((base + 1) << 7) | (buf[pos] & 0x7F)
                 pos += 1
                 if not buf[pos - 1] & 0x80:
                     break
@@ -121,7 +127,10 @@ class PackLimits:
             pos += 20
             if pos > len(buf):
                 return False
+            base = bytes(buf[pos - 20:pos])
         self._check(size, _TYPES[kind])
+        self._begin(kind, size, base)
+        self._consumed(bytes(buf[:pos]))
         del buf[:pos]
         self.inflater = zlib.decompressobj()
         self.delta_head = bytearray() if kind in (6, 7) else None
@@ -136,20 +145,41 @@ class PackLimits:
         if not self.buf:
             return False
         data, self.buf = bytes(self.buf), bytearray()
-        inflater = self.inflater
+        inflater, given = self.inflater, data
         try:
             while data and not inflater.eof:
                 out = inflater.decompress(data, _PIECE)
                 data = inflater.unconsumed_tail
                 self._delta_sizes(out)
+                self._inflated(out)
         except zlib.error as e:
             raise _bad(f"an object's data does not inflate ({e})") from None
         if not inflater.eof:
+            self._consumed(given)
             return False
-        self.buf = bytearray(inflater.unused_data)
+        rest = inflater.unused_data
+        self._consumed(given[:len(given) - len(rest)])
+        self.buf = bytearray(rest)
         self.inflater = self.delta_head = None
         self.objects_left -= 1
+        self._end()
         return True
+
+    # Hooks for a subclass that indexes the pack as it arrives; the base class needs none of them.
+    def _begin(self, kind: int, size: int, base: int | bytes | None) -> None:
+        """An object starts: pack type, inflated size, delta base (distance back, or object id)."""
+
+    def _consumed(self, raw: bytes) -> None:
+        """Pack bytes before the trailer, in order, each exactly once (headers and compressed data)."""
+
+    def _inflated(self, out: bytes) -> None:
+        """The current object's inflated bytes, in order."""
+
+    def _end(self) -> None:
+        """The current object's data ended."""
+
+    def _trailer(self, data: bytes) -> None:
+        """What follows the last object (a complete pack: its 20-byte checksum), possibly in pieces."""
 
     def _delta_sizes(self, out: bytes) -> None:
         """A delta starts with the size of its base and of the object it makes: check the latter."""

@@ -85,10 +85,10 @@ def fetch_repository(ctx) -> None:
         raise JobFailed(message) from None
 
 
-def _fail_fetch(ctx, repo, message: str) -> None:
+def _fail_fetch(ctx, repo, message: str, **fields) -> None:
     kept = f"; still using {repo.active_commit[:7]}" if repo.active_commit else ""
     _update(ctx, status=RepositoryStatus.FAILED, last_checked_at=utcnow(),
-            last_error=f"fetch failed: {message}{kept}", steps=[_step(StepState.FAILED, message)])
+            last_error=f"fetch failed: {message}{kept}", steps=[_step(StepState.FAILED, message)], **fields)
 
 
 def _fetch_and_validate(ctx, repo) -> None:
@@ -101,8 +101,15 @@ def _fetch_and_validate(ctx, repo) -> None:
     if spec.warning:
         ctx.log(f"warning: {spec.warning}")
     ctx.progress("connecting", force=True)
+
+    def on_fetched(result) -> None:
+        """The pack is stored: the commit shows as fetched at once, before its tree is exported."""
+        detail = f"{result.resolved_ref} at {result.commit[:7]} stored; exporting its tree"
+        _still_there(ctx, repo, fetched_commit=result.commit, last_checked_at=utcnow(),
+                     steps=[_step(StepState.RUNNING, detail)])
+
     try:
-        result, checkout = _fetch_and_export(ctx, repo, spec)
+        result, checkout = _fetch_and_export(ctx, repo, spec, on_fetched)
     except FetchError as exc:
         ctx.check()  # a fetch stopped by a cancel is no failure of the repository
         message = disk_full_message(settings.project_path) if exc.code == "disk_full" else exc.message
@@ -110,20 +117,15 @@ def _fetch_and_validate(ctx, repo) -> None:
         raise JobFailed(message) from None
     except ExportError as exc:
         message = disk_full_message(settings.project_path) if is_disk_full(exc) else str(exc)
-        _fail_fetch(ctx, repo, message)
+        _fail_fetch(ctx, repo, message, fetched_commit=repo.fetched_commit)  # the refused commit is not kept
         prune_checkouts(repo.id, settings, log=ctx.log)  # the refused commit is not kept in the mirror
         raise JobFailed(message) from None
     detail = (f"{result.resolved_ref} at {result.commit[:7]}, {result.bytes_received} bytes received"
               if result.changed else f"{result.resolved_ref} at {result.commit[:7]}, unchanged")
     ctx.log(detail)
     fetch_step = _step(StepState.PASSED, detail)
-    still_there = _update(ctx, fetched_commit=result.commit, last_checked_at=utcnow(), last_error=None,
-                          status=RepositoryStatus.VALIDATING, steps=[fetch_step] + pending_steps())
-    if not still_there:
-        if not Repository.select().where(Repository.name == repo.name).exists():
-            ctx.log("the repository was removed while it was being fetched; its files are removed too")
-            remove_repository_files(repo.name, settings)
-        raise JobCancelled(f"job {ctx.job_id} was cancelled while it fetched")
+    _still_there(ctx, repo, fetched_commit=result.commit, last_checked_at=utcnow(), last_error=None,
+                 status=RepositoryStatus.VALIDATING, steps=[fetch_step] + pending_steps())
     validation = _validate(ctx, repo, result.commit, checkout, fetch_step)
     ctx.check()
     steps = [fetch_step] + validation.steps
@@ -145,9 +147,18 @@ def _fetch_and_validate(ctx, repo) -> None:
     prune_checkouts(repo.id, settings, log=ctx.log)
 
 
-def _fetch_and_export(ctx, repo, spec):
-    """Fetch the ref and export its commit; a mirror that fails an integrity check on the way is moved aside
-    and fetched afresh, once (the reason goes to the log)."""
+def _still_there(ctx, repo, **fields) -> None:
+    """``_update`` during the fetch; a repository removed meanwhile has its files removed, the job ends."""
+    if not _update(ctx, **fields):
+        if not Repository.select().where(Repository.name == repo.name).exists():
+            ctx.log("the repository was removed while it was being fetched; its files are removed too")
+            remove_repository_files(repo.name, ctx.settings)
+        raise JobCancelled(f"job {ctx.job_id} was cancelled while it fetched")
+
+
+def _fetch_and_export(ctx, repo, spec, on_fetched):
+    """Fetch the ref, call ``on_fetched(result)`` and export its commit; a mirror that fails an integrity check
+    on the way is moved aside and fetched afresh, once (the reason goes to the log)."""
     settings = ctx.settings
     mirror = settings.mirror_path(repo.name)
     for attempt in (1, 2):
@@ -158,6 +169,7 @@ def _fetch_and_export(ctx, repo, spec):
                                transfer_timeout=settings.fetch_transfer_timeout,
                                stall_timeout=settings.fetch_stall_seconds, max_bytes=settings.fetch_max_bytes,
                                max_object_bytes=settings.fetch_max_object_bytes)
+            on_fetched(result)
             ctx.progress("exporting", force=True)
             checkout = settings.checkout_root(repo.name) / result.commit
             export_tree(mirror, result.commit, checkout,

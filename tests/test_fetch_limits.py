@@ -43,6 +43,7 @@ def refresh_fails(api, app, current, message: str) -> dict:
     assert message in job["error"], job["error"]
     after = api.get(f"/api/repositories/{current['name']}").get_json()
     assert after["active_commit"] == current["active_commit"]
+    assert after["fetched_commit"] == current["fetched_commit"]  # a refused commit is not kept as fetched
     assert after["status"] == "failed" and message in after["last_error"]
     assert f"still using {current['active_commit'][:7]}" in after["last_error"]
     settings = app.config["THYMIS"]

@@ -291,21 +291,26 @@ def fetch(
 
 
 def ls_remote(spec: RemoteSpec, *, auth: Auth | None = None, connect_timeout: float = 15,
-              timeout: float = 60) -> RemoteRefs:
-    """All refs of the remote (ref -> id; annotated tags also as ``ref^{}`` -> commit), ``.head`` its HEAD target."""
+              timeout: float = 60, prefixes: list[bytes] | None = None, max_bytes: int | None = None) -> RemoteRefs:
+    """All refs of the remote (ref -> id; annotated tags also as ``ref^{}`` -> commit), ``.head`` its HEAD target.
+
+    ``prefixes``: only refs starting with one of them (a protocol v2 server filters them itself);
+    ``max_bytes``: the most the server may send, else FetchError("too_large")."""
     auth = auth or Auth()
-    clock = Clock(connect_timeout, timeout)
+    clock = Clock(connect_timeout, timeout, max_bytes=max_bytes)
     client = None
     try:
         client, path = make_client(spec, auth, clock)
-        answer = client.get_refs(path)
+        answer = client.get_refs(path, ref_prefix=prefixes)
     except Exception as exc:
         raise classify(exc, spec, auth, clock, None) from None
     finally:
         if client is not None:
             client.close()
         clock.close_all()
-    refs = RemoteRefs({name.decode(): sha.decode() for name, sha in answer.refs.items() if sha})
+    # A name that is not UTF-8 (a hostile or broken server) stays unmatched: no ref can be spelled like it.
+    refs = RemoteRefs({name.decode(errors="replace"): sha.decode(errors="replace")
+                       for name, sha in answer.refs.items() if sha})
     head = (answer.symrefs or {}).get(b"HEAD")
-    refs.head = head.decode() if head else None
+    refs.head = head.decode(errors="replace") if head else None
     return refs

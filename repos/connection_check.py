@@ -5,13 +5,12 @@ repository's first fetch records it.
 """
 from __future__ import annotations
 
-import re
-
 from errors import FieldError, InputError
 from models import Repository
-from pipeline.fetch import RemoteRefs, ls_remote
+from pipeline.fetch import ls_remote
+from repos import remote_refs
 from repos.access import DEPLOY_KEY, access_row, check_kind_fits, credentials_for_input
-from repos.connect import REASONS, ConnectionFailed, connection
+from repos.connect import REASONS, connection
 from repos.inputs import RepositoryInput
 from repos.transport import FetchError
 from repos.urls import RemoteSpec, parse_remote_url
@@ -19,23 +18,6 @@ from repos.vault import SecretUnavailable
 from validation import Validation
 
 FIELDS = ("url", "ref", "access")  # what a test may take from the request; other fields are ignored
-_HEX40 = re.compile(r"[0-9a-f]{40}")
-
-
-def _resolve(refs: RemoteRefs, ref: str | None) -> tuple[str, str]:
-    if ref is None:
-        name = refs.head if refs.head in refs else "HEAD"
-        if name not in refs:
-            raise ConnectionFailed("unknown_ref", "unknown ref",
-                                   "the remote has no default branch (HEAD): it may be empty")
-        return name, refs[name]
-    if _HEX40.fullmatch(ref):
-        return ref, ref
-    names = [ref] if ref.startswith("refs/") else [f"refs/heads/{ref}", f"refs/tags/{ref}"]
-    for name in names:
-        if name in refs:
-            return name, refs.get(name + "^{}", refs[name])
-    raise ConnectionFailed("unknown_ref", "unknown ref", f"the remote has no branch or tag named {ref!r}")
 
 
 def _host_key(session, spec: RemoteSpec) -> dict | None:
@@ -54,8 +36,9 @@ def check_connection(spec: RemoteSpec, ref: str | None, creds, settings) -> dict
     try:
         with connection(creds, spec, settings) as session:
             refs = ls_remote(spec, auth=session.auth, connect_timeout=settings.fetch_connect_timeout,
-                             timeout=min(60.0, settings.fetch_transfer_timeout))
-        resolved, commit = _resolve(refs, ref)
+                             timeout=min(60.0, settings.fetch_transfer_timeout), prefixes=remote_refs.prefixes_for(ref),
+                             max_bytes=remote_refs.MAX_ANSWER_BYTES)
+        resolved, commit = remote_refs.resolve(refs, ref)
     except FetchError as exc:
         return {"ok": False, "url": spec.url, "code": exc.code,
                 "reason": getattr(exc, "reason", REASONS.get(exc.code, "failed")), "message": exc.message,
@@ -71,24 +54,36 @@ def _parse(data, settings) -> RepositoryInput:
                                  partial=True)
 
 
-def check_repository(repo: Repository, data, settings) -> dict:
-    """Test ``repo`` with its saved URL, ref and access, each overridden by what ``data`` holds."""
+def target_of(repo: Repository, data, settings):
+    """(spec, ref, credentials callable) for testing ``repo`` with its saved URL, ref and access, each overridden
+    by what ``data`` holds. The callable may raise SecretUnavailable."""
     values = _parse(data, settings)
     spec = values.spec or parse_remote_url(repo.url, allow_local=settings.allow_local_repositories)
     ref = values.effective_ref() if values.ref_given or values.spec is not None else repo.ref
     row = access_row(repo)
     check_kind_fits(values.access.kind if values.access else row.kind, spec)
+    return spec, ref, lambda: credentials_for_input(row, values.access, settings,
+                                                    saved_for=parse_remote_url(repo.url, allow_local=True),
+                                                    target=spec)
+
+
+def unavailable(spec: RemoteSpec, exc: SecretUnavailable) -> dict:
+    return {"ok": False, "url": spec.url, "code": "auth_failed", "reason": "credential unavailable",
+            "message": str(exc), "host_key": None}
+
+
+def check_repository(repo: Repository, data, settings) -> dict:
+    """Test ``repo`` with its saved URL, ref and access, each overridden by what ``data`` holds."""
+    spec, ref, creds_for = target_of(repo, data, settings)
     try:
-        creds = credentials_for_input(row, values.access, settings,
-                                      saved_for=parse_remote_url(repo.url, allow_local=True), target=spec)
+        creds = creds_for()
     except SecretUnavailable as exc:
-        return {"ok": False, "url": spec.url, "code": "auth_failed", "reason": "credential unavailable",
-                "message": str(exc), "host_key": None}
+        return unavailable(spec, exc)
     return check_connection(spec, ref, creds, settings)
 
 
-def check_new(data, settings) -> dict:
-    """Test a repository that is not saved yet (no deploy key exists for it)."""
+def new_target(data, settings):
+    """(spec, ref, credentials) of a repository that is not saved yet (no deploy key exists for it)."""
     values = _parse(data, settings)
     if values.spec is None:
         raise InputError([FieldError("url", "a repository URL is required", "required")])
@@ -97,5 +92,9 @@ def check_new(data, settings) -> dict:
         if values.access.kind == DEPLOY_KEY:
             raise InputError([FieldError("access.kind", "a deploy key is generated for a saved repository: add the "
                                                         "repository first, then generate its key and test")])
-    return check_connection(values.spec, values.effective_ref(), credentials_for_input(None, values.access, settings),
-                            settings)
+    return values.spec, values.effective_ref(), credentials_for_input(None, values.access, settings)
+
+
+def check_new(data, settings) -> dict:
+    """Test a repository that is not saved yet (no deploy key exists for it)."""
+    return check_connection(*new_target(data, settings), settings)

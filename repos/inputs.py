@@ -45,6 +45,7 @@ class RepositoryInput:
     review: str | None = None  # "auto" or "required"; None: not given (keep; "auto" for a new repository)
     webhook_secret: str | None = None  # write-only; "" removes it; None: not given (keep)
     refresh_interval: int | None = ...  # minutes; None: off; ...: not given (keep; off for a new repository)
+    confirm_unknown_ref: bool = False  # save a ref the remote does not list (else Save asks: 409)
 
     @classmethod
     def parse(cls, data, *, allow_local: bool, partial: bool = False) -> RepositoryInput:
@@ -53,7 +54,7 @@ class RepositoryInput:
         v = Validation.of(data)
         result = cls()
         v.unknown({"display_name", "url", "name", "ref", "access", "allowed_signers", "review", "webhook_secret",
-                   "refresh_interval", "csrf_token"})
+                   "refresh_interval", "csrf_token", "confirm_unknown_ref"})
 
         display_name = v.text("display_name", required=None if partial else "a display name is required",
                               max_len=MAX_DISPLAY_NAME,
@@ -104,6 +105,8 @@ class RepositoryInput:
 
         result.webhook_secret = read_secret(v)
         result.refresh_interval = read_interval(v)
+        result.confirm_unknown_ref = bool(v.boolean("confirm_unknown_ref", message="confirm_unknown_ref must be "
+                                                    "true or false"))
         v.raise_if_errors()
         return result
 

@@ -8,9 +8,10 @@ from peewee import IntegrityError
 from errors import FieldError, InputError, NotFound
 from jobs import JobConflict, cancel_jobs_of, enqueue
 from models import CommitValidation, Repository, RepositoryStatus, database, isoformat
-from repos.access import access_json, save_access
+from repos.access import access_json, access_row, credentials_for_input, save_access
 from repos.inputs import RepositoryInput, derive_name
 from repos.listing import RepositoryRow, load_row, load_rows
+from repos.remote_refs import ask_if_unknown
 from repos.updates import update_columns, updates_json
 from repos.urls import parse_remote_url
 from validation import Validation
@@ -36,6 +37,9 @@ def _unique_name(base: str) -> str:
 def create_repository(data, settings):
     """Returns (repository, job). Raises InputError (422/409) and stores nothing on bad input."""
     values = RepositoryInput.parse(data, allow_local=settings.allow_local_repositories)
+    if not values.confirm_unknown_ref:
+        ask_if_unknown(values.spec, values.effective_ref(),
+                       lambda: credentials_for_input(None, values.access, settings), settings)
     try:
         with database.atomic():
             if values.name:
@@ -69,6 +73,8 @@ def update_repository(repo: Repository, data, settings):
         raise InputError([FieldError("name", "the input name cannot be changed; add the repository again "
                                              "under the new name instead")])
     values = RepositoryInput.parse(v.without("name"), allow_local=settings.allow_local_repositories, partial=True)
+    if not values.confirm_unknown_ref:
+        _ask_about_ref(repo, values, settings)
     refetch = False
     with database.atomic():
         repo = get_repository(repo.name)  # as it is now, under the write lock
@@ -99,6 +105,18 @@ def update_repository(repo: Repository, data, settings):
         # Inside the transaction: while a fetch runs, the edit is refused whole (JobConflict) and nothing is saved.
         job = refresh_repository(repo) if refetch else None
     return Repository.get_by_id(repo.id), job
+
+
+def _ask_about_ref(repo: Repository, values: RepositoryInput, settings) -> None:
+    """Before a new ref (or the ref at a new URL) is saved: 409 when the remote does not have it (asked outside
+    the write transaction, with the access the edit gives or the saved one)."""
+    ref = values.effective_ref() if values.ref_given or values.spec is not None else repo.ref
+    if ref == repo.ref and (values.spec is None or values.spec.url == repo.url):
+        return
+    saved = parse_remote_url(repo.url, allow_local=True)
+    spec = values.spec or saved
+    ask_if_unknown(spec, ref, lambda: credentials_for_input(access_row(repo), values.access, settings,
+                                                            saved_for=saved, target=spec), settings)
 
 
 def refresh_repository(repo: Repository, reason: str | None = None):

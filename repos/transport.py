@@ -76,10 +76,13 @@ class Clock:
     """Time limits of one operation: ``connect`` per connection/first answer, ``total`` overall, and
     ``stall``: once the server has answered, the longest wait for its next bytes."""
 
-    def __init__(self, connect: float, total: float, stall: float | None = None) -> None:
+    def __init__(self, connect: float, total: float, stall: float | None = None,
+                 max_bytes: int | None = None) -> None:
         self.connect = connect
         self.total = total
         self.stall = stall
+        self.max_bytes = max_bytes  # bytes the server may send in all (None: unbounded; a pack has its own limits)
+        self.received = 0
         self.end = time.monotonic() + total
         self.answered = False  # the server has sent something: later silences are stalls
         self.conns: list[TimedConn] = []  # connections opened under this clock, closed by close_all()
@@ -93,6 +96,13 @@ class Clock:
         if left <= 0:
             raise self.expired()
         return left
+
+    def count(self, size: int) -> None:
+        """Record ``size`` bytes received; past ``max_bytes`` the operation fails (the server sends too much)."""
+        self.received += size
+        if self.max_bytes is not None and self.received > self.max_bytes:
+            raise FetchError("too_large", f"The remote's answer is larger than {self.max_bytes // 1024} KiB: it "
+                                          "advertises too many refs, or refs with very long names")
 
     def first_answer(self) -> float:
         return min(self.connect, self.remaining())
@@ -160,6 +170,11 @@ class TimedConn:
             if not chunk:
                 break
             self.answered = self.clock.answered = True
+            try:
+                self.clock.count(len(chunk))
+            except FetchError:
+                self.on_timeout()  # the peer is ended now, not waited for
+                raise
             out += chunk
         return bytes(out)
 
@@ -233,7 +248,9 @@ class HttpClient(Urllib3HttpGitClient):
             sock = getattr(getattr(resp, "connection", None), "sock", None)
             if sock is not None:
                 sock.settimeout(left)
-            return read(amt)
+            data = read(amt)
+            clock.count(len(data))
+            return data
 
         return resp, timed_read
 

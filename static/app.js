@@ -20,3 +20,25 @@ document.addEventListener("htmx:load", (event) => {
   if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
   target.focus();
 });
+
+// "Use" next to a listed branch or tag (templates/_remote_refs.html) fills the Ref field and says where that ref
+// is; without JavaScript the button submits the form again with that ref.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-use-ref]");
+  if (!button) return;
+  const field = button.form && button.form.elements.namedItem("ref");
+  if (!field) return;
+  event.preventDefault();
+  field.value = button.dataset.useRef;
+  const resolved = document.getElementById("ref-resolved");
+  if (resolved) {
+    resolved.textContent = "";
+    const name = document.createElement("code");
+    name.textContent = button.dataset.useRef;
+    const commit = document.createElement("code");
+    commit.textContent = button.dataset.commit.slice(0, 12);
+    commit.title = button.dataset.commit;
+    resolved.append(name, " is at ", commit);
+  }
+  field.focus();
+});

@@ -74,7 +74,8 @@ def test_refresh_picks_up_a_new_commit(api, git_server):
 def test_unknown_ref_fails_with_its_name_and_keeps_the_previous_commit(api, git_server):
     name, repo = new_repo(git_server)
     body, _, current = added_and_fetched(api, git_server.url(name))
-    response = api.patch(f"/api/repositories/{body['name']}", json={"ref": "no-such-branch"})
+    response = api.patch(f"/api/repositories/{body['name']}",
+                         json={"ref": "no-such-branch", "confirm_unknown_ref": True})  # Save would ask first
     assert response.status_code == 200
     job = wait_for_job(api, response.get_json()["job_id"])
     assert job["state"] == "failed" and "no-such-branch" in job["error"]

@@ -15,6 +15,8 @@ def _seed(page, base, git_server, name):
     page.fill("#field-ref", "main-with-a-rather-long-branch-name-for-the-layout-test")
     page.fill("#field-display_name", "A repository with quite a long display name")
     page.get_by_role("button", name="Add Repository").click()
+    page.get_by_role("button", name="Add anyway").click()  # the remote has no such branch: Add asks first
+    page.locator(".status").first.wait_for()
     page.goto(base + "/tags")
     page.fill("#field-display_name", "Lab")
     page.fill("#field-name", "lab")

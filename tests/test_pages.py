@@ -87,7 +87,7 @@ def test_unknown_repository_page_is_404(client):
 
 
 def test_editing_during_a_fetch_is_refused_whole(client, api, git_server):
-    git_server.make_repo("page-busy", {"README.md": README, "flake.nix": FLAKE})
+    git_server.make_repo("page-busy", {"README.md": README, "flake.nix": FLAKE}).branch("other")
     git_server.stall("page-busy")
     post_form(client, "/repositories", {"display_name": "Busy", "url": git_server.url("page-busy")})
     response = post_form(client, "/repositories/busy/edit", {"display_name": "Busy", "url": git_server.url("page-busy"),

@@ -47,8 +47,8 @@ def register_views(app) -> None:
     for module in (access_pages, api_access, api_import, import_pages, overview_pages, ui, api_review, review_pages,
                    device_ssh_views):
         app.register_blueprint(module.blueprint)
-    from views import api_secrets, audit_views, secrets_pages
-    for module in (api_secrets, secrets_pages, audit_views):
+    from views import api_secrets, audit_views, remote_refs_views, secrets_pages
+    for module in (api_secrets, secrets_pages, audit_views, remote_refs_views):
         app.register_blueprint(module.blueprint)
     from views import api_hooks
     app.register_blueprint(api_hooks.blueprint)  # forge webhooks (issue 17)

@@ -71,11 +71,12 @@ def _input_failure(exc: InputError) -> None:
 @click.option("--review", type=click.Choice(["auto", "required"]), default="auto",
               help="required: a commit that passes validation awaits approval instead of becoming active.")
 @click.option("--refresh-interval", default="off", help="Minutes between scheduled refreshes, or off (default).")
+@click.option("--unknown-ref-ok", is_flag=True, help="Add it even when the remote has no such branch or tag yet.")
 @click.option("--wait/--no-wait", default=True, help="Fetch now and report the result (default) or only queue it.")
-def repos_add(url, display_name, name, ref, review, refresh_interval, wait):
+def repos_add(url, display_name, name, ref, review, refresh_interval, unknown_ref_ok, wait):
     service = _service()
     data = {"url": url, "display_name": display_name, "review": review,
-            "refresh_interval": _minutes(refresh_interval)}
+            "refresh_interval": _minutes(refresh_interval), "confirm_unknown_ref": unknown_ref_ok}
     if name:
         data["name"] = name
     if ref:

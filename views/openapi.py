@@ -12,6 +12,7 @@ from views.openapi_hooks import extend as extend_with_hooks
 from views.openapi_import import extend as extend_with_import
 from views.openapi_jobs import extend as extend_with_jobs
 from views.openapi_paging import extend as extend_with_paging
+from views.openapi_refs import extend as extend_with_refs
 from views.openapi_review import extend as extend_with_review
 from views.openapi_schemas import (
     BOOLEAN,
@@ -157,6 +158,7 @@ extend_with_jobs(DOCUMENT)
 extend_with_secrets(DOCUMENT)
 extend_with_audit(DOCUMENT)
 extend_with_hooks(DOCUMENT)
+extend_with_refs(DOCUMENT)
 
 
 @blueprint.get("/openapi.json")

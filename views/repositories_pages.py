@@ -52,7 +52,7 @@ def outcome(repo: Repository) -> str:
     return f"{repo.display_name} is {repo.status}."
 
 
-def _section_context(form=None, error: InputError | None = None, message: str | None = None) -> dict:
+def section_context(form=None, error: InputError | None = None, message: str | None = None) -> dict:
     return {**_list_context(), "form": form or {}, "error": error, "message": message,
             "thymis_candidates": thymis_candidates(), "thymis_chosen": thymis_choice(),
             "thymis_conflict": thymis_conflict(), "allow_local": settings().allow_local_repositories}
@@ -64,7 +64,7 @@ def _section(form=None, error: InputError | None = None, status: int = 200, **ex
     keep = form is None and error is None and not extra
 
     def context() -> dict:
-        return {**_section_context(form, error), **extra}
+        return {**section_context(form, error), **extra}
     if not request.htmx:
         response = make_response(*page("External Repositories", "repositories.html", context, status, keep=keep))
     elif keep:
@@ -99,10 +99,10 @@ def add():
     try:
         repo, _job = service.create_repository(data, settings())
     except InputError as exc:
-        return _section(form=shown_again(data), error=exc, status=exc.status)
+        return _section(form=shown_again(data), error=exc, status=exc.status, add_anyway=add_anyway)
     return partial_or_redirect("_repositories_section.html", url_for("repositories.index"),
                                f"Added {repo.display_name}; fetching it now.", trigger=STARTED,
-                               **_section_context())
+                               **section_context())
 
 
 @blueprint.get("/<name>/row")

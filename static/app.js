@@ -42,3 +42,20 @@ document.addEventListener("click", (event) => {
   }
   field.focus();
 });
+
+// Confirmations (templates/_confirm.html) loaded by htmx into the page's dialog open as a modal; Cancel and Escape
+// close it. Without JavaScript the same link leads to the confirmation page.
+document.addEventListener("htmx:afterSwap", (event) => {
+  const dialog = event.detail.target;
+  if (!dialog || dialog.id !== "confirm-dialog") return;
+  if (!dialog.open) dialog.showModal();
+  const button = dialog.querySelector("[autofocus]");
+  if (button) button.focus();
+});
+document.addEventListener("click", (event) => {
+  const cancel = event.target.closest("[data-dialog-close]");
+  const dialog = cancel && cancel.closest("dialog");
+  if (!dialog) return;
+  event.preventDefault();
+  dialog.close();
+});

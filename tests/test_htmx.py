@@ -97,7 +97,9 @@ def test_every_form_of_every_page_carries_the_csrf_field(client, api):
     assert client.post("/known-hosts", data={"csrf_token": client.csrf, "lines": line}).status_code == 302
     pages = ["/repositories", f"/repositories/{name}/edit", f"/repositories/{name}/delete", "/devices",
              "/devices/kiosk", "/devices/kiosk/delete", "/tags", "/tags/fleet", "/tags/fleet/delete", "/known-hosts",
-             "/devices/kiosk/deploy", "/tags/fleet/deploy"]  # the last two: the confirmation pages of Deploy
+             "/devices/kiosk/deploy", "/tags/fleet/deploy",  # the confirmation pages of Deploy, module removal, reset
+             "/devices/kiosk/modules/thymis_controller.modules.access.SSHAccess/remove",
+             "/known-hosts/reset?host=git.example.com&port=2222"]
     seen = set()
     for path in pages:
         forms = post_forms(client, path)

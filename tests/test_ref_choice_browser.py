@@ -24,6 +24,9 @@ def test_pick_a_listed_ref_and_confirm_an_unknown_one(controller, page, git_serv
     from playwright.sync_api import expect
     url, main = _remote(git_server, f"pick-{width}")
     base, password = controller
+    problems = []
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.emulate_media(color_scheme=scheme)
     page.set_viewport_size({"width": width, "height": 900})
     log_in(page, base, password)
@@ -60,6 +63,7 @@ def test_pick_a_listed_ref_and_confirm_an_unknown_one(controller, page, git_serv
     page.get_by_role("button", name="Use dev").click()
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#repo-picked .url small")).to_have_text("dev")
+    assert problems == []  # asking is a question, not an error: no 4xx, no console error
 
 
 def test_without_javascript_the_list_and_the_question_are_pages(controller, page, git_server):

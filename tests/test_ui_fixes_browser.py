@@ -26,9 +26,9 @@ def test_second_add_module_adds_another_module_not_a_page_in_the_page(controller
     expect(page.locator("header.topbar")).to_have_count(1)
     expect(page.get_by_text("is listed twice")).to_have_count(0)
 
-    nix.get_by_role("button", name="Remove module").click(no_wait_after=True)  # hx-confirm: accepted below
-    page.once("dialog", lambda dialog: dialog.accept())
-    expect(page.locator("#live-status")).to_have_text("Removed module Custom Nix.")
+    nix.get_by_role("link", name="Remove module…").click()  # asks in the page's dialog (not a native confirm)
+    page.get_by_role("dialog").get_by_role("button", name="Remove module").click()
+    expect(page.locator("p.flash")).to_have_text("Removed module Custom Nix.")
     expect(page.locator("#modules section.module")).to_have_count(1)
     expect(page.locator("#add-module option", has_text="Custom Nix")).to_be_enabled()
 

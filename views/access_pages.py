@@ -8,7 +8,7 @@ from repos import access, connection_check, known_hosts, ssh_keys
 from repos import repositories as service
 from repos.inputs import shown_again
 from repos.urls import UrlError, parse_remote_url
-from views.rendering import page_or_partial, partial_or_redirect, settings
+from views.rendering import confirm, page_or_partial, partial_or_redirect, settings
 
 blueprint = Blueprint("access_pages", __name__)
 
@@ -52,13 +52,31 @@ def test_connection(name: str):
                            result=result)
 
 
-@blueprint.post("/repositories/<name>/deploy-key")
+@blueprint.route("/repositories/<name>/deploy-key", methods=["GET", "POST"])
 def deploy_key(name: str):
     repo = service.get_repository(name)
+    if request.method == "GET":  # replacing a key asks first
+        edit = url_for("repositories.edit", name=name) + "#access"
+        return confirm(f"Replace the deploy key of {repo.display_name}?", "The current key stops working for this "
+                       "repository at once: its fetches fail until you add the new public key to the repository.",
+                       action=url_for("access_pages.deploy_key", name=name), button="Generate a new key",
+                       cancel=edit, danger=True)
     access.regenerate_deploy_key(repo, settings())
     return partial_or_redirect("_deploy_key.html", url_for("repositories.edit", name=name) + "#access",
                                "Generated a new deploy key: add its public key to the repository, then save with "
                                "access SSH deploy key.", repo=repo, view=access_view(repo))
+
+
+def _confirm_reset(host: str, port: int, repo_name: str | None):
+    entry = known_hosts.host_entry(host, port)
+    keys = known_hosts.keys_for(host, port)
+    cancel = (url_for("repositories.edit", name=repo_name) + "#access" if repo_name
+              else url_for("access_pages.known_hosts_page"))
+    return confirm(f"Forget the host key of {entry}?", "The next connection trusts whatever key the host presents "
+                   "(trust on first use again). Do this only when you know the host's key was replaced.",
+                   action=url_for("access_pages.reset_known_host", host=host, port=port, repository=repo_name),
+                   button="Reset host key", cancel=cancel, danger=True,
+                   affected=[("Keys on record", [(f"{k.key_type} {k.fingerprint}", cancel) for k in keys])])
 
 
 @blueprint.get("/known-hosts")
@@ -77,9 +95,11 @@ def add_known_hosts():
     return redirect(url_for("access_pages.known_hosts_page"))
 
 
-@blueprint.post("/known-hosts/reset")
+@blueprint.route("/known-hosts/reset", methods=["GET", "POST"])
 def reset_known_host():
     host, port = request.args.get("host", ""), request.args.get("port", "22")
+    if request.method == "GET":
+        return _confirm_reset(host, int(port) if port.isdigit() else 22, request.args.get("repository"))
     known_hosts.reset_host(host, int(port) if port.isdigit() else 22, settings())
     message = (f"Forgot the host key of {known_hosts.host_entry(host, int(port) if port.isdigit() else 22)}: "
                "the next connection records the key the host presents.")

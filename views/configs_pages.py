@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from markupsafe import Markup
 
 from configs import listing, service
+from configs.affected import devices_of_tag
 from configs.catalog import available_modules, grouped_modules
 from configs.effective import effective_configuration
 from configs.forms import change_rows, read_settings, settings_source
@@ -14,7 +15,7 @@ from errors import InputError
 from models import Device, Job, Tag
 from views.cached import fragment, page
 from views.paging import paginate, query_args, search_text
-from views.rendering import page_or_partial, partial_or_redirect, retarget
+from views.rendering import confirm, page_or_partial, partial_or_redirect, retarget
 
 blueprint = Blueprint("configs", __name__)
 KINDS = {
@@ -161,11 +162,8 @@ def module_settings(kinds, name, module_type):
     catalog = available_modules()
     action = request.form.get("action", "save")
     back = url_for("configs.detail", kinds=kinds, name=name)
-    if action == "remove":
-        kind["save"]({"modules": [m for m in row.modules if m["type"] != module_type]}, row)
-        shown = catalog[module_type]["display_name"] if module_type in catalog else module_type
-        return partial_or_redirect(None, back, f"Removed module {shown}.", trigger=CHANGED,
-                                   extra=_picker(kind, kind["get"](name), catalog=catalog))
+    if action == "remove":  # the page's Remove module… asks first (remove_module); this is the form's old way
+        return _remove(kind, row, module_type, catalog)
     described = catalog.get(module_type)
     if described is None:
         abort(409, description=f"module {module_type} is not available now; its settings are kept unchanged")
@@ -183,6 +181,38 @@ def module_settings(kinds, name, module_type):
     module = next(m for m in row.modules if m["type"] == module_type)
     return partial_or_redirect("_module_card.html", back, f"Saved {described['display_name']}.", trigger=CHANGED,
                                card=_card(kind, row, module, catalog, message="Saved."))
+
+
+def _shown(module_type: str, catalog) -> str:
+    return catalog[module_type]["display_name"] if module_type in catalog else module_type
+
+
+def _remove(kind, row, module_type, catalog):
+    kind["save"]({"modules": [m for m in row.modules if m["type"] != module_type]}, row)
+    return partial_or_redirect(None, url_for("configs.detail", kinds=kind["kinds"], name=row.name),
+                               f"Removed module {_shown(module_type, catalog)}.", trigger=CHANGED,
+                               extra=_picker(kind, kind["get"](row.name), catalog=catalog))
+
+
+@blueprint.route(KIND_PATH + "/<name>/modules/<module_type>/remove", methods=["GET", "POST"])
+def remove_module(kinds, name, module_type):
+    """Remove a module and its settings, after asking (which devices it leaves; for a tag, its devices)."""
+    kind = _kind(kinds)
+    row = kind["get"](name)
+    if not any(m["type"] == module_type for m in row.modules):
+        abort(404, description=f"{name} does not use module {module_type}")
+    catalog = available_modules()
+    if request.method == "POST":
+        return _remove(kind, row, module_type, catalog)
+    devices = [row] if kind["kind"] == "device" else devices_of_tag(row)
+    shown = _shown(module_type, catalog)
+    return confirm(f"Remove {shown} from {row.display_name}?",
+                   f"This removes the module `{module_type}` and its settings from the {kind['kind']} `{row.name}`. "
+                   "Builds and deploys after this leave it out.", danger=True, button="Remove module",
+                   action=url_for("configs.remove_module", kinds=kinds, name=name, module_type=module_type),
+                   cancel=url_for("configs.detail", kinds=kinds, name=name),
+                   affected=[("Devices", [(d.display_name, url_for("configs.detail", kinds="devices", name=d.name),
+                                           d.name) for d in devices])])
 
 
 def _card_response(kind, row, card, status: int = 200):
@@ -214,7 +244,14 @@ def delete(kinds, name):
     kind = _kind(kinds)
     row = kind["get"](name)
     if request.method == "GET":
-        return render_template("config_delete.html", k=kind, row=row)
+        back = url_for("configs.detail", kinds=kinds, name=name)
+        devices = devices_of_tag(row) if kind["kind"] == "tag" else []
+        return confirm(f"Delete {row.display_name}?", f"This deletes the {kind['kind']} `{row.name}` and its module "
+                       "settings.", action=url_for("configs.delete", kinds=kinds, name=name), button="Delete",
+                       cancel=back, danger=True,
+                       affected=[("Devices that lose this tag", [(d.display_name, url_for(
+                           "configs.detail", kinds="devices", name=d.name), d.name) for d in devices])]
+                       if kind["kind"] == "tag" else [])
     kind["delete"](row)
     flash(f"Deleted {row.display_name}.")
     return redirect(url_for("configs.index", kinds=kinds))

@@ -10,7 +10,7 @@ from deploy.render import GenerationError
 from errors import InputError, hide_paths
 from jobs import JobConflict
 from sandbox import SandboxError
-from views.rendering import settings
+from views.rendering import confirm, settings
 
 blueprint = Blueprint("deploy", __name__)
 
@@ -36,11 +36,10 @@ def confirm_deploy(name):
     """Deploy asks first (the device page's Deploy leads here): which device, where it goes."""
     device = get_device(name)
     back = url_for("configs.detail", kinds="devices", name=name)
-    return render_template("confirm.html", title=f"Deploy {device.display_name}?", danger=False,
-                           message=f"This builds `{device.name}` and switches `{device.target}` to the new "
-                                   "configuration.", affected=[("Devices", [(f"{device.display_name} "
-                                                                              f"({device.target})", back)])],
-                           action=url_for("deploy.deploy", name=name), button="Deploy", cancel=back)
+    return confirm(f"Deploy {device.display_name}?", f"This builds `{device.name}` and switches `{device.target}` "
+                   "to the new configuration.", affected=[("Devices", [(f"{device.display_name} ({device.target})",
+                                                                        back)])],
+                   action=url_for("deploy.deploy", name=name), button="Deploy", cancel=back)
 
 
 @blueprint.post("/devices/<name>/deploy")
@@ -60,12 +59,11 @@ def confirm_deploy_tag(name):
     tag = get_tag(name)
     devices = devices_of_tag(tag)
     back = url_for("configs.detail", kinds="tags", name=name)
-    return render_template("confirm.html", title=f"Deploy every device tagged {tag.display_name}?", danger=False,
-                           message=f"{len(devices)} device(s) are built and switched, one job each.",
-                           affected=[("Devices", [(f"{d.display_name} ({d.target})",
-                                                   url_for("configs.detail", kinds="devices", name=d.name))
-                                                  for d in devices])],
-                           action=url_for("deploy.deploy_tag", name=name), button="Deploy all", cancel=back)
+    return confirm(f"Deploy every device tagged {tag.display_name}?",
+                   f"{len(devices)} device(s) are built and switched, one job each.",
+                   affected=[("Devices", [(f"{d.display_name} ({d.target})",
+                                           url_for("configs.detail", kinds="devices", name=d.name)) for d in devices])],
+                   action=url_for("deploy.deploy_tag", name=name), button="Deploy all", cancel=back)
 
 
 @blueprint.post("/tags/<name>/deploy")

@@ -1,12 +1,12 @@
 """SSH to a device: Test connection and Reset host key, as JSON (/api/devices/<name>/...) and on the device page."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request, url_for
 
 from configs.service import get_device
 from deploy import device_ssh
 from errors import InputError, NotFound
-from views.rendering import page_or_partial, settings
+from views.rendering import confirm, page_or_partial, settings
 
 blueprint = Blueprint("device_ssh", __name__)
 
@@ -32,9 +32,16 @@ def test_connection(name: str):
     return page_or_partial("device_connection.html", "_device_connection.html", row=device, result=result)
 
 
-@blueprint.post("/devices/<name>/host-key/reset")
+@blueprint.route("/devices/<name>/host-key/reset", methods=["GET", "POST"])
 def reset_host_key(name: str):
     device = get_device(name)
+    if request.method == "GET":
+        page = url_for("configs.detail", kinds="devices", name=name)
+        return confirm(f"Forget the host key of {device.display_name}?", f"The next connection to `{device.target}` "
+                       "trusts the key it is shown. Do this only when you know the device's key was replaced.",
+                       action=url_for("device_ssh.reset_host_key", name=name), button="Reset host key",
+                       cancel=page + "#device-connection", danger=True,
+                       affected=[("Devices", [(device.display_name, page, device.name)])])
     try:
         removed = device_ssh.reset_host_key(device, settings())
         message = (f"Forgot {removed} host key(s) of {device.target}: the next connection trusts the key it is "

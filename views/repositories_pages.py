@@ -19,7 +19,7 @@ from repos.urls import UrlError, parse_remote_url
 from views.cached import fragment, page
 from views.jobs_pages import STARTED
 from views.paging import paginate, query_args, search_text
-from views.rendering import live_status, partial_or_redirect, settings
+from views.rendering import confirm, live_status, partial_or_redirect, settings
 
 blueprint = Blueprint("repositories", __name__, url_prefix="/repositories")
 
@@ -80,6 +80,11 @@ def index():
     return _section()
 
 
+def _page_status(exc: InputError) -> int:
+    """A page asking about an unknown ref is a question (200, like the duplicate warning); JSON answers 409."""
+    return 200 if exc.first.code == "unknown_ref" else exc.status
+
+
 def _duplicate_of(form) -> Repository | None:
     """The repository already added from the same (normalised) URL, if any."""
     try:
@@ -99,7 +104,7 @@ def add():
     try:
         repo, _job = service.create_repository(data, settings())
     except InputError as exc:
-        return _section(form=shown_again(data), error=exc, status=exc.status, add_anyway=add_anyway)
+        return _section(form=shown_again(data), error=exc, status=_page_status(exc), add_anyway=add_anyway)
     return partial_or_redirect("_repositories_section.html", url_for("repositories.index"),
                                f"Added {repo.display_name}; fetching it now.", trigger=STARTED,
                                **section_context())
@@ -142,7 +147,7 @@ def edit(name: str):
         service.update_repository(repo, _edit_form(request.form), settings())
     except InputError as exc:
         return render_template("repository_edit.html", **page, form=shown_again(request.form),
-                               error=exc), exc.status
+                               error=exc), _page_status(exc)
     flash(f"Saved {repo.display_name}.")
     return redirect(url_for("repositories.index"))
 
@@ -162,7 +167,16 @@ def refresh(name: str):
 def delete(name: str):
     repo = service.get_repository(name)
     if request.method == "GET":
-        return render_template("repository_delete.html", repo=repo, users=repository_users(repo))
+        users = repository_users(repo)
+        in_use = ("Its modules are in use: they stay in these configurations with their settings, but are left out "
+                  "of builds until a repository provides them again.") if users["devices"] or users["tags"] else None
+        return confirm(f"Remove {repo.display_name}?", f"This deletes the repository `{repo.name}` ({repo.url}) and "
+                       "everything fetched from it.", action=url_for("repositories.delete", name=name), danger=True,
+                       button="Remove", cancel=url_for("repositories.index"), note=in_use, affected=[
+                           ("Devices using its modules", [(d.display_name, url_for(
+                               "configs.detail", kinds="devices", name=d.name), d.name) for d in users["devices"]]),
+                           ("Tags using its modules", [(t.display_name, url_for(
+                               "configs.detail", kinds="tags", name=t.name), t.name) for t in users["tags"]])])
     service.delete_repository(repo, settings())
     # htmx swaps the row for nothing: it disappears.
     return partial_or_redirect(None, url_for("repositories.index"),

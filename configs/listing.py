@@ -5,7 +5,7 @@ from peewee import fn
 
 from configs import service
 from configs.catalog import grouped_modules
-from models import Device, DeviceTag, Tag
+from models import Deployment, DeploymentKind, Device, DeviceTag, Tag
 
 
 def tags_by_device(device_ids: list[int]) -> dict[int, list[Tag]]:
@@ -31,6 +31,17 @@ def devices_by_tag(tag_ids: list[int]) -> dict[int, list[str]]:
         for tag_id, name in links:
             result[tag_id].append(name)
     return result
+
+
+def last_deployments(names: list[str]) -> dict[str, Deployment]:
+    """device name -> its latest deploy or rollback (running, succeeded, failed or rolled back; builds do not change
+    a device), in one query."""
+    if not names:
+        return {}
+    latest = (Deployment.select(fn.MAX(Deployment.id)).where(Deployment.device_name.in_(names),
+                                                            Deployment.kind != DeploymentKind.BUILD)
+              .group_by(Deployment.device_name))
+    return {d.device_name: d for d in Deployment.select().where(Deployment.id.in_(latest))}
 
 
 def devices_json(devices, catalog: dict) -> list[dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from models import database
+from models import Deployment, Device, database
 from tests.conftest import login
 from tests.support.fleet import seed_fleet
 from views import cached
@@ -35,10 +35,19 @@ class QueryCounter:
         del self.db.execute_sql
 
 
+def _deployments():
+    """Each device deployed twice (the last one failed or still running) and built once since."""
+    for device in Device.select():
+        for kind, state in (("deploy", "succeeded"), ("deploy", "failed" if device.id % 2 else "running"),
+                            ("build", "succeeded")):
+            Deployment.create(device=device, device_name=device.name, kind=kind, state=state)
+
+
 def _counts(app_factory, tmp_path, announced, size: int) -> dict[tuple[str, bool], int]:
     app = app_factory(project_path=tmp_path / f"data-{size}", start_job_worker=False)
     with database.connection_context():
         seed_fleet(size, modules_per_repo=5, devices=size, modules_per_device=10)
+        _deployments()
     client = app.test_client()
     assert login(client, announced[-1]).status_code == 302
     counts = {}
@@ -51,6 +60,9 @@ def _counts(app_factory, tmp_path, announced, size: int) -> dict[tuple[str, bool
                 response = client.get(path)
             assert response.status_code == 200, path
             counts[path, built] = counter.count
+    listed = client.get("/devices").get_data(as_text=True)  # the columns the counts cover: tags and last deploy
+    assert 'data-status="failed">failed' in listed and 'data-status="running">running' in listed
+    assert ">Tag 0</a>" in listed and "never deployed" not in listed
     body = client.get("/api/repositories").get_json()
     assert len(body) == min(size, 200) or len(body) <= 100  # a page of them (pagination may cap it)
     return counts

@@ -46,8 +46,13 @@ def _list_page(kind: dict, form=None, error=None, status=200):
     def context() -> dict:
         page = paginate(query.order_by(kind["model"].name), v)
         all_tags = list(Tag.select().order_by(Tag.name))
-        return {"k": kind, "rows": page.items, "page": page, "filters": filters, "filtered": any(filters.values()),
-                "form": form or {}, "error": error, "all_tags": all_tags,
+        rows = list(page.items)
+        shown = {}  # devices: their tags and last deploy, loaded for the whole page at once (constant queries)
+        if kind["kind"] == "device":
+            shown = {"device_tags": listing.tags_by_device([d.id for d in rows]),
+                     "last_deploys": listing.last_deployments([d.name for d in rows])}
+        return {"k": kind, "rows": rows, "page": page, "filters": filters, "filtered": any(filters.values()),
+                "form": form or {}, "error": error, "all_tags": all_tags, **shown,
                 "tag_options": [(t.name, t.display_name) for t in all_tags]}
     return page(kind["title"], "configs_list.html", context, status, keep=form is None and error is None)
 

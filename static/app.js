@@ -59,3 +59,21 @@ document.addEventListener("click", (event) => {
   event.preventDefault();
   dialog.close();
 });
+
+// A running job's log (templates/_job_live.html) is swapped every 2 s: keep following its end if the reader was at
+// the end, else keep their place.
+let jobLogPlace = null;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (!event.detail.target || event.detail.target.id !== "job-live") return;
+  const logs = event.detail.target.querySelectorAll("pre.log");
+  const last = logs[logs.length - 1];
+  jobLogPlace = last ? { end: last.scrollTop + last.clientHeight >= last.scrollHeight - 4, top: last.scrollTop } : null;
+});
+document.addEventListener("htmx:afterSettle", () => {
+  if (!jobLogPlace) return;
+  const live = document.getElementById("job-live");
+  const logs = live ? live.querySelectorAll("pre.log") : [];
+  const last = logs[logs.length - 1];
+  if (last) last.scrollTop = jobLogPlace.end ? last.scrollHeight : jobLogPlace.top;
+  jobLogPlace = null;
+});

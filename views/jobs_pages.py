@@ -50,6 +50,16 @@ def show(job_id: int):
     return render_template("job.html", repo=job.repository, job=job)
 
 
+@blueprint.get("/<int:job_id>/live")
+def live(job_id: int):
+    """The job page's state and log (_job_live.html polls it every 2 s while the job runs); 286 once it ended: htmx
+    swaps that last answer in and stops polling."""
+    job = Job.get_or_none(Job.id == job_id)
+    if job is None:
+        abort(404, description=f"no job with id {job_id}")
+    return make_response(render_template("_job_live.html", job=job), 200 if job.active else 286)
+
+
 @blueprint.post("/<int:job_id>/retry")
 def retry(job_id: int):
     job = Job.get_or_none(Job.id == job_id)

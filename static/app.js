@@ -77,3 +77,20 @@ document.addEventListener("htmx:afterSettle", () => {
   if (last) last.scrollTop = jobLogPlace.end ? last.scrollHeight : jobLogPlace.top;
   jobLogPlace = null;
 });
+
+// Focus after a swap the person asked for (a click or a submit) when nothing in it is marked data-focus: a list
+// reloaded by its filter form or pager (not while typing in the filter: focus stays in the field), or any swap that
+// removed the element that had focus, gets focus on the swapped-in element, so keyboard users keep their place.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const config = event.detail.requestConfig;
+  const trigger = config && config.triggeringEvent;
+  if (!trigger || (trigger.type !== "click" && trigger.type !== "submit")) return;
+  const source = config.elt;
+  const selector = source && source.getAttribute("hx-target");
+  const target = selector && selector.startsWith("#") ? document.querySelector(selector) : null;
+  if (!target || target.id === "confirm-dialog" || target.querySelector("[data-focus]")) return;
+  const lost = !document.activeElement || document.activeElement === document.body;
+  if (!lost && !source.matches("form.filters, .pager a")) return;
+  if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+  target.focus();
+});

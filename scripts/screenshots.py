@@ -19,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = [("overview", "/"), ("repositories", "/repositories"), ("device", "/devices/kiosk"), ("jobs", "/jobs")]
+SHOTS = [("overview", "/"), ("repositories", "/repositories"), ("devices", "/devices"), ("device", "/devices/kiosk"),
+         ("jobs", "/jobs")]
 
 
 def start(data: Path) -> tuple[subprocess.Popen, str, str]:
@@ -64,6 +65,8 @@ def main() -> None:
                     page.goto(f"{base}/{kind}s")
                     page.fill("#field-display_name", display)
                     page.fill("#field-name", name)
+                    if kind == "device":
+                        page.get_by_label("Lab").check()  # the devices list shows its tags
                     page.get_by_role("button", name=f"Create {kind}").click()
                 page.select_option("#add-module", label="Custom Nix")
                 page.get_by_role("button", name="Add module").click()

@@ -113,3 +113,15 @@ def test_save_asks_before_keeping_a_ref_the_remote_does_not_have(api, git_server
     assert kept.status_code == 200 and kept.get_json()["ref"] == "gone"
     bad = api.patch(f"/api/repositories/{repo}", json={"confirm_unknown_ref": "yes"})
     assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "confirm_unknown_ref"
+
+
+def test_over_ssh_with_the_hosts_key_and_no_host_key_recorded(api, git_server, sshd):
+    name, _repo, main = _repo_with_refs(git_server, "ssh-refs")
+    url = sshd.url(git_server.root / f"{name}.git")
+    sshd.authorize(api.get("/api/host-ssh-key").get_json()["public_key"])
+    body = api.post("/api/remote-refs", json={"url": url, "access": {"kind": "host-ssh-key"}}).get_json()
+    assert body["ok"], body
+    assert {r["name"] for r in body["refs"]} == {"main", "dev", "v1"} and body["resolved"]["commit"] == main
+    assert KnownHost.select().count() == 0  # listing trusts nothing: the first fetch records the host key
+    refused = api.post("/api/remote-refs", json={"url": url})  # no credentials: the reason, not a crash
+    assert refused.status_code == 200 and refused.get_json()["ok"] is False

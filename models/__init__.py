@@ -12,6 +12,7 @@ from models.entities import (  # noqa: F401
     KnownHost,
     Repository,
     RepositoryAccess,
+    RepositoryFollower,
     ReviewDecision,
     Secret,
     Tag,

@@ -220,3 +220,19 @@ class AuditEvent(BaseModel):
 
 
 AUDIT_MODELS = [AuditEvent]
+
+
+class RepositoryFollower(BaseModel):
+    """A device or tag that follows a repository: built again (or deployed, with ``deploy``) when a new commit
+    of it becomes active (repos/followers.py)."""
+    id = AutoField()
+    repository = ForeignKeyField(Repository, on_delete="CASCADE", backref="followers")
+    device = ForeignKeyField(Device, null=True, on_delete="CASCADE")
+    tag = ForeignKeyField(Tag, null=True, on_delete="CASCADE")
+    deploy = BooleanField(default=False)     # "deploy automatically"; else build only
+
+    class Meta:
+        indexes = ((("repository", "device", "tag"), True),)
+
+
+FOLLOWER_MODELS = [RepositoryFollower]

@@ -139,8 +139,13 @@ def _updates(db):
     add_column(db, "repository", "refresh_due_at", "DATETIME")
 
 
+def _followers(db):
+    db.create_tables(e.FOLLOWER_MODELS)  # CREATE TABLE IF NOT EXISTS
+
+
 MIGRATIONS = [_initial, _devices_and_tags, _deployments, _repository_access, _catalog_generation,
-              _ids_never_reused, _allowed_signers, _secrets, _review, _audit, _updates]
+              _ids_never_reused, _allowed_signers, _secrets, _review, _audit, _updates,
+              _followers]
 
 
 MIGRATE_WAIT_SECONDS = 600

@@ -137,6 +137,9 @@ def _fetch_and_validate(ctx, repo) -> None:
         steps = [fetch_step] + validation.steps
     if validation.ok:
         ctx.log(f"{result.commit[:7]} is now the active commit")
+        if result.commit != repo.active_commit:  # new: the devices and tags that follow it build or deploy
+            from repos.followers import start_followers
+            start_followers(repo.id, result.commit, ctx.log)
     else:
         active = Repository.get_by_id(repo.id).active_commit
         kept = f"active: {active[:7]} (ready); " if active else "no commit is active; "

@@ -5,11 +5,15 @@
 """
 from __future__ import annotations
 
+import logging
+
 import audit
 from errors import FieldError, InputError, NotFound
 from models import CommitValidation, Repository, RepositoryStatus, ReviewDecision, database, isoformat
 from pipeline.commit_validation import taken_packages
 from repos.review_diff import commit_info, file_changes, module_changes
+
+log = logging.getLogger(__name__)
 
 APPROVED, REJECTED = "approved", "rejected"
 POLICIES = ("auto", "required")
@@ -73,6 +77,9 @@ def approve(repo: Repository, data, who: str) -> Repository:
         audit.record(audit.APPROVAL, repo.name, who, {"commit": commit})
         audit.record(audit.ACTIVATION, repo.name, who,
                      {"commit": commit, "previous": repo.active_commit, "how": "approved", "job_id": None})
+    if commit != repo.active_commit:
+        from repos.followers import start_followers
+        start_followers(repo.id, commit, lambda line: log.info("repository %s: %s", repo.name, line))
     return Repository.get_by_id(repo.id)
 
 

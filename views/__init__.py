@@ -50,8 +50,9 @@ def register_views(app) -> None:
     from views import api_secrets, audit_views, remote_refs_views, secrets_pages
     for module in (api_secrets, secrets_pages, audit_views, remote_refs_views):
         app.register_blueprint(module.blueprint)
-    from views import api_hooks
-    app.register_blueprint(api_hooks.blueprint)  # forge webhooks (issue 17)
+    from views import api_followers, api_hooks
+    for module in (api_hooks, api_followers):  # forge webhooks, followers (issue 17)
+        app.register_blueprint(module.blueprint)
     cli.register(app)
     api_errors.register(app)
     from views.safe_json import SafeJSONProvider

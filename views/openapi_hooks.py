@@ -3,11 +3,16 @@ from repos.updates import INTERVAL_RULE, MAX_INTERVAL, MAX_SECRET, MIN_SECRET
 from repos.webhooks import MAX_BYTES
 from views.openapi_schemas import (
     BOOLEAN,
+    CHANGE_NAMED,
     NAME_PARAMETER,
     NULLABLE_INTEGER,
     NULLABLE_STRING,
     NULLABLE_TIME,
+    READ_NAMED,
+    STRING,
+    array,
     closed,
+    json_body,
     json_response,
     ref,
 )
@@ -49,8 +54,19 @@ HOOK_RESULT = closed({
     "job_id": {**NULLABLE_INTEGER, "description": "the fetch job that covers this push"},
     "job_url": {**NULLABLE_STRING, "description": "/api/jobs/<job_id> (needs a session or token)"},
 })
+FOLLOWER = closed({"kind": {"enum": ["device", "tag"]}, "name": STRING, "deploy": {**BOOLEAN, "description": (
+    "true: deploy automatically (a tag: one tag deploy); false: build only"), "default": False}},
+    required=["kind", "name"])
+FOLLOWERS = closed({"followers": array(ref("Follower"))}, description=(
+    "Devices and tags built (or deployed) when a new commit of the repository becomes active"))
 _PUSH_BODY = {"type": "object", "description": "the forge's push event (ref, after, repository/project)"}
 PATHS = {
+    "/api/repositories/{name}/followers": {"parameters": NAME_PARAMETER, "get": {
+        "summary": "The devices and tags that follow the repository",
+        "responses": {"200": json_response(ref("Followers")), **READ_NAMED}}, "put": {
+        "summary": "Replace them (422 names an unknown device or tag: followers[i].name)",
+        "requestBody": json_body(ref("Followers")),
+        "responses": {"200": json_response(ref("Followers")), **CHANGE_NAMED}}},
     "/api/hooks/repositories/{name}": {"parameters": NAME_PARAMETER + FORGE_HEADERS, "post": {
         "summary": "A forge's push webhook (GitHub, GitLab, Gitea/Forgejo) starts a refresh",
         "description": (
@@ -80,6 +96,8 @@ PATHS = {
 def extend(document: dict) -> dict:
     schemas = document["components"]["schemas"]
     schemas["HookResult"] = HOOK_RESULT
+    schemas["Follower"] = FOLLOWER
+    schemas["Followers"] = FOLLOWERS
     for name in ("RepositoryInput", "RepositoryPatch"):
         schemas[name]["properties"]["webhook_secret"] = SECRET_INPUT
         schemas[name]["properties"]["refresh_interval"] = INTERVAL

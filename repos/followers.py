@@ -17,14 +17,12 @@ ITEM = "each follower is {\"kind\": \"device\" or \"tag\", \"name\": ..., \"depl
 
 
 def followers_json(repo) -> list[dict]:
-    rows = (RepositoryFollower.select(RepositoryFollower, Device, Tag)
-            .join(Device, on=(RepositoryFollower.device == Device.id), join_type="LEFT OUTER", attr="followed_device")
-            .switch(RepositoryFollower)
-            .join(Tag, on=(RepositoryFollower.tag == Tag.id), join_type="LEFT OUTER", attr="followed_tag")
-            .where(RepositoryFollower.repository == repo.id))
-    found = [{"kind": "device" if row.device_id else "tag",
-              "name": row.followed_device.name if row.device_id else row.followed_tag.name,
-              "deploy": row.deploy} for row in rows]
+    rows = list(RepositoryFollower.select().where(RepositoryFollower.repository == repo.id))
+    devices = {d.id: d.name for d in Device.select(Device.id, Device.name).where(
+        Device.id.in_([r.device_id for r in rows if r.device_id]))}
+    tags = {t.id: t.name for t in Tag.select(Tag.id, Tag.name).where(Tag.id.in_([r.tag_id for r in rows if r.tag_id]))}
+    found = [{"kind": "device", "name": devices[r.device_id], "deploy": r.deploy} if r.device_id else
+             {"kind": "tag", "name": tags[r.tag_id], "deploy": r.deploy} for r in rows]
     return sorted(found, key=lambda f: (f["kind"], f["name"]))
 
 

@@ -69,3 +69,15 @@ def test_followers_page(client, api, git_server):
         {"kind": "device", "name": "follows", "deploy": True}, {"kind": "tag", "name": "lab", "deploy": False}]}
     page = client.get(f"/repositories/{name}/followers").get_data(as_text=True)
     assert '<option value="deploy" selected>' in page
+
+
+def test_an_approved_commit_starts_the_followers(api, git_server):
+    name, server = add_repository(api, git_server, secret=None, review="required")
+    make_fleet(api)
+    assert api.put(f"/api/repositories/{name}/followers",
+                   json={"followers": [{"kind": "device", "name": "alone"}]}).status_code == 200
+    candidate = api.get(f"/api/repositories/{name}").get_json()["candidate_commit"]
+    assert candidate and jobs_of(api, "alone", "build") == []  # awaiting review: not active yet
+    assert api.post(f"/api/repositories/{name}/approve", json={"commit": candidate}).status_code == 200
+    [build] = jobs_of(api, "alone", "build")
+    wait_for_job(api, build["id"])

@@ -41,3 +41,5 @@ class LoginThrottle:
 
 
 login_throttle = LoginThrottle()
+# Forge webhooks (views/api_hooks.py): refused deliveries from one address; a forge's correct ones never count.
+webhook_throttle = LoginThrottle(max_failures=30)

@@ -50,6 +50,14 @@ def headers(forge: str, body: bytes, secret: str | None = SECRET, event: str = "
     return {"Content-Type": "application/json", **sent}
 
 
+@pytest.fixture(autouse=True)
+def fresh_webhook_throttle():
+    from auth.throttle import webhook_throttle
+    webhook_throttle._failures.clear()
+    yield
+    webhook_throttle._failures.clear()
+
+
 @pytest.fixture
 def hook_client(app):
     """A forge: no session, no token."""
@@ -269,3 +277,21 @@ def test_every_delivery_is_in_the_audit_log_without_the_secret(app, api, git_ser
     assert unknown["detail"]["reason"] == "no such repository"
     everything = json.dumps(api.get("/api/audit?kind=webhook&per_page=100").get_json())
     assert SECRET not in everything and hex_hmac(SECRET, body) not in everything and "default_branch" not in everything
+
+
+def test_refused_deliveries_from_one_address_are_throttled(api, git_server, hook_client):
+    from auth.throttle import webhook_throttle
+    name, _ = add_repository(api, git_server)
+    body = push_body("github")
+    for _ in range(webhook_throttle.max_failures):
+        assert hook_client.post(HOOK.format("guess"), data=body, headers=headers("github", body)).status_code == 401
+    audited = len(api.get("/api/audit?kind=webhook&subject=guess&per_page=100").get_json())
+    response = hook_client.post(HOOK.format(name), data=body, headers=headers("github", body))
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
+    assert response.get_json()["error"]["code"] == "too_many_requests"
+    assert len(api.get("/api/audit?kind=webhook&subject=guess&per_page=100").get_json()) == audited
+    # Another address is not affected.
+    other = hook_client.post(HOOK.format(name), data=body, headers=headers("github", body),
+                             environ_base={"REMOTE_ADDR": "127.0.0.2"})
+    assert other.status_code == 202
+    wait_for_job(api, other.get_json()["job_id"])

@@ -11,6 +11,7 @@ from flask import Blueprint, jsonify, request
 
 import audit
 from auth import json_error
+from auth.throttle import webhook_throttle
 from models import Repository
 from repos import webhooks
 from repos.updates import WEBHOOK, request_refresh
@@ -38,6 +39,11 @@ def _answer(status: int, delivery, outcome: str, reason: str | None = None, job=
 
 @blueprint.post("/repositories/<name>")
 def repository_push(name: str):
+    client = request.remote_addr or "unknown"
+    wait = webhook_throttle.wait_seconds(client)
+    if wait:  # guessing: no work, no audit entry (it would let anyone fill the log)
+        return json_error(429, "too_many_requests", f"too many refused webhook deliveries from this address; "
+                                                    f"try again in {wait} s")[0], 429, {"Retry-After": str(wait)}
     request.max_content_length = webhooks.MAX_BYTES
     body = request.get_data(cache=True)  # the raw bytes the forge signed (raises 413 beyond the limit)
     delivery = webhooks.identify(request.headers)
@@ -48,6 +54,7 @@ def repository_push(name: str):
                else "no forge headers" if delivery.forge is None else "wrong or missing signature")
         log.warning("webhook for repository %r refused: %s (%s)", name, why, delivery.forge or "unknown forge")
         _audit(name, delivery, "refused", reason=why)
+        webhook_throttle.failed(client)
         return json_error(401, "unauthenticated", REFUSED)
     if delivery.event == webhooks.PING:
         _audit(name, delivery, "pong")

@@ -87,6 +87,8 @@ PATHS = {
             "401": json_response(ref("Error"), "wrong or missing signature/token, no webhook secret set, or no "
                                                "such repository (one answer for all)"),
             "413": json_response(ref("Error"), f"the body is larger than {MAX_BYTES // 1024} KiB"),
+            "429": json_response(ref("Error"), "too many refused deliveries from this address in the last minute "
+                                               "(30): nothing is done or recorded until Retry-After seconds pass"),
             "500": json_response(ref("Error"), "unexpected error (the details are in the controller's log)"),
             "507": json_response(ref("Error"), "the data folder's disk is full"),
         }}},

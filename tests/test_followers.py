@@ -81,3 +81,17 @@ def test_an_approved_commit_starts_the_followers(api, git_server):
     assert api.post(f"/api/repositories/{name}/approve", json={"commit": candidate}).status_code == 200
     [build] = jobs_of(api, "alone", "build")
     wait_for_job(api, build["id"])
+
+
+def test_cli_follow_list_and_remove(app, api, git_server):
+    name, _ = add_repository(api, git_server, secret=None)
+    make_fleet(api)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["repos", "follow", name, "--device", "follows", "--tag", "lab", "--deploy"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["device\tfollows\tdeploy", "tag\tlab\tdeploy"]
+    assert runner.invoke(args=["repos", "follow", name, "--tag", "lab", "--remove"]).output.splitlines() == [
+        "device\tfollows\tdeploy"]
+    result = runner.invoke(args=["repos", "follow", name, "--device", "nope"])
+    assert result.exit_code == 1 and "no device named 'nope'" in result.output
+    assert runner.invoke(args=["repos", "follow", name]).output.splitlines() == ["device\tfollows\tdeploy"]

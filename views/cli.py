@@ -158,6 +158,34 @@ def repos_webhook_secret(name, generate, remove):
                f"{_settings().base_url.rstrip('/')}/api/hooks/repositories/{repo.name}", err=generate)
 
 
+@repos.command("follow")
+@click.argument("name")
+@click.option("--device", "devices", multiple=True, help="A device that follows the repository (repeatable).")
+@click.option("--tag", "tags", multiple=True, help="A tag whose devices follow it (repeatable).")
+@click.option("--deploy/--build-only", default=False, help="Deploy automatically, or build only (default).")
+@click.option("--remove", is_flag=True, help="Stop these devices and tags following it.")
+def repos_follow(name, devices, tags, deploy, remove):
+    """Devices and tags built (or deployed) when a new commit of the repository becomes active; without
+    --device or --tag, list them."""
+    from repos.followers import followers_json, set_followers
+    try:
+        repo = _service().get_repository(name)
+    except _service().NotFound as exc:
+        _fail(str(exc))
+    named = {("device", d) for d in devices} | {("tag", t) for t in tags}
+    current = [f for f in followers_json(repo) if (f["kind"], f["name"]) not in named]
+    if named and not remove:
+        current += [{"kind": kind, "name": item, "deploy": deploy} for kind, item in sorted(named)]
+    try:
+        shown = set_followers(repo, {"followers": current}) if named else followers_json(repo)
+    except InputError as exc:
+        _input_failure(exc)
+    for f in shown:
+        click.echo(f"{f['kind']}\t{f['name']}\t{'deploy' if f['deploy'] else 'build'}")
+    if not shown:
+        click.echo(f"nothing follows {repo.name}")
+
+
 def _minutes(text: str):
     """A refresh interval argument as the JSON API takes it: "off", or a whole number (else refused as given)."""
     return int(text) if text.strip().isdigit() else text

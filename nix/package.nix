@@ -32,6 +32,7 @@
   git,
   openssh,
   mkpasswd,
+  gnupg,
   runtimeShell,
 }:
 
@@ -138,6 +139,7 @@ let
     nix
     git
     openssh
+    gnupg # gpg --verify for OpenPGP allowed signers (pipeline/openpgp.py)
     bubblewrap
     mkpasswd # hashes password secrets at delivery (secret_store/delivery.py)
   ];

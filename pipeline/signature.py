@@ -1,11 +1,12 @@
-"""The signature step: a commit must be signed by one of the repository's allowed signers (SSH keys).
+"""The signature step: a commit must be signed by one of the repository's allowed signers (SSH or OpenPGP keys).
 
 The keys are kept in git's ``allowedSignersFile`` format (``<principals> [options] <keytype> <base64> [comment]``
 a line). Verification is OpenSSH's own (``ssh-keygen -Y``), as git does it: ``check-novalidate`` tells a bad
 signature from a good one and names the signing key's fingerprint, ``find-principals`` finds who that key
 belongs to among only the allowed signers, ``verify`` checks the signature for that principal (namespace
 ``git``, the key's options such as ``valid-before`` included). The signed payload is the commit object
-without its ``gpgsig`` header.
+without its ``gpgsig`` header. ASCII-armoured OpenPGP public key blocks may stand between the lines: an
+OpenPGP-signed commit is verified by gpg against only those (pipeline/openpgp.py).
 """
 from __future__ import annotations
 
@@ -19,15 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.states import StepState
+from pipeline import openpgp
 from pipeline.results import StepResult
 
-__all__ = ["CommitSignature", "check_signature", "parse_allowed_signers", "signers_digest"]
+__all__ = ["CommitSignature", "check_signature", "parse_allowed_signers", "signers_digest", "split_signers"]
 
 SSH_SIGNATURE = b"-----BEGIN SSH SIGNATURE-----"
 PGP_SIGNATURE = b"-----BEGIN PGP SIGNATURE-----"
 NAMESPACE = "git"
 TIMEOUT = 20
-MAX_SIGNERS_TEXT = 64 * 1024
+MAX_SIGNERS_TEXT = 256 * 1024  # OpenPGP key blocks with many signatures are large
 _KEY_TYPES = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|"
                         r"sk-ecdsa-sha2-nistp256@openssh\.com)$")
 _FINGERPRINT = re.compile(r"(SHA256:[A-Za-z0-9+/=]+)")
@@ -67,24 +69,43 @@ def _line_problem(line: str) -> str | None:
     return None
 
 
+def split_signers(text: str | None) -> tuple[str, list[str]]:
+    """The allowedSignersFile lines (SSH keys) and the ASCII-armoured OpenPGP blocks of ``text``."""
+    text = (text or "").replace("\r\n", "\n")
+    blocks = [m.group(0) for m in openpgp.BLOCK.finditer(text)]
+    return openpgp.BLOCK.sub("", text).strip(), blocks
+
+
 def parse_allowed_signers(text: str) -> tuple[str, list[str]]:
-    """The text cleaned up (trailing spaces and blank lines dropped) and one message per bad line."""
+    """The text cleaned up (trailing spaces and blank lines dropped) and one message per bad line or key block.
+    SSH keys are checked line by line; OpenPGP blocks by gpg (public keys only: a private key is refused)."""
     if len(text) > MAX_SIGNERS_TEXT:
         return text, [f"the allowed signers are longer than {MAX_SIGNERS_TEXT} characters"]
+    text = "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").split("\n"))
     lines, problems = [], []
-    for number, raw in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+    spans = [(text.count("\n", 0, m.start()) + 1, text.count("\n", 0, m.end()) + 1)
+             for m in openpgp.BLOCK.finditer(text)]
+    for first, last in spans:
+        block = "\n".join(text.split("\n")[first - 1:last])
+        try:
+            _keys, problem = openpgp.block_problem(block)
+        except openpgp.GpgMissing as exc:
+            problem = str(exc)
+        if problem:
+            problems.append(f"lines {first}-{last}: {problem}")
+        lines.append(block)
+    inside = {n for first, last in spans for n in range(first, last + 1)}
+    for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
-        if not line:
+        if not line or number in inside:
             continue
         lines.append(line)
         if line.startswith("#"):
             continue
-        problem = _line_problem(line)
+        problem = ("an OpenPGP block without its matching -----END PGP ...----- line" if line.startswith("-----")
+                   else _line_problem(line))
         if problem:
             problems.append(f"line {number}: {problem}")
-    if "BEGIN PGP PUBLIC KEY" in text:
-        problems = ["OpenPGP keys are not supported yet: list SSH public keys in git's allowedSignersFile "
-                    "format (\"<principal> <keytype> <key>\")"]
     return "\n".join(lines), problems
 
 
@@ -105,9 +126,9 @@ def check_signature(signed: CommitSignature | None, allowed_signers: str | None)
         return StepResult("signature", StepState.FAILED, "internal error: the commit object was not read")
     if not signed.signature:
         return StepResult("signature", StepState.FAILED, "unsigned: the commit has no signature")
+    ssh_signers, pgp_blocks = split_signers(allowed_signers)
     if signed.signature.lstrip().startswith(PGP_SIGNATURE):
-        return StepResult("signature", StepState.FAILED, "signed with an OpenPGP key: only SSH signatures can "
-                                                         "be checked against the allowed signers")
+        return openpgp.verify(signed.payload, signed.signature, pgp_blocks)
     if not signed.signature.lstrip().startswith(SSH_SIGNATURE):
         return StepResult("signature", StepState.FAILED, "bad signature: not an SSH or OpenPGP signature")
     if shutil.which("ssh-keygen") is None:
@@ -116,7 +137,7 @@ def check_signature(signed: CommitSignature | None, allowed_signers: str | None)
     with tempfile.TemporaryDirectory(prefix="thymis-signature-") as tmp:
         signature_file, signers_file = Path(tmp) / "commit.sig", Path(tmp) / "allowed_signers"
         signature_file.write_bytes(signed.signature)
-        signers_file.write_text(allowed_signers.strip() + "\n")
+        signers_file.write_text(ssh_signers + "\n")
         return _verify(signed.payload, str(signature_file), str(signers_file))
 
 

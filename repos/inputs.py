@@ -126,6 +126,8 @@ def shown_again(data) -> dict:
                                          "refresh_interval") if v.has(key)}  # never the webhook secret
     if isinstance(shown.get("url"), str):
         shown["url"] = redact_url(shown["url"])
+    if isinstance(shown.get("allowed_signers"), str) and "PRIVATE KEY" in shown["allowed_signers"]:
+        shown["allowed_signers"] = ""  # a private key pasted by mistake is refused and never shown again
     access = v.nested("access")
     if access is not None:
         kind = access.raw("kind")

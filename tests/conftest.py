@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.support.deploy",
     "tests.support.controller",
     "tests.support.browser",
+    "tests.support.gpg",
 ]
 
 # Real nix runs offline here: no binary cache to ask, flakes enabled.

@@ -199,6 +199,7 @@ def test_sandbox_gets_python313_bubblewrap_and_the_pinned_packages(flake):
     install = next(iter(shown.values()))["env"]["installPhase"]
     assert "--subst-var-by sandboxPython " + python in install
     assert "bubblewrap-stand-in" in install and "thymis-controller-sandbox-env/lib/python3.13/site-packages" in install
+    assert "gnupg-stand-in" in install  # gpg on PATH: OpenPGP allowed signers
     for wrapper in ("thymis-controller", "thymis-controller-cli"):
         text = (REPO / "nix" / "bin" / f"{wrapper}.in").read_text()
         assert 'THYMIS_SANDBOX_PYTHON="${THYMIS_SANDBOX_PYTHON:-@sandboxPython@}"' in text

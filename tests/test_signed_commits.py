@@ -126,7 +126,8 @@ def test_setting_signers_checks_the_commit_again(api, git_server, keys):
     ("alice@example.com AAAA", "line 1: no SSH public key type"),
     ("alice@example.com ssh-ed25519 !!!", "line 1: the key is not valid base64"),
     ("# ok\nalice@example.com ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIA==", "line 2: the key does not match its key type"),
-    ("-----BEGIN PGP PUBLIC KEY BLOCK-----\nxx\n-----END PGP PUBLIC KEY BLOCK-----", "OpenPGP keys are not supported"),
+    ("-----BEGIN PGP PUBLIC KEY BLOCK-----\nxx\n-----END PGP PUBLIC KEY BLOCK-----",
+     "lines 1-3: gpg cannot read this block as an OpenPGP public key"),
 ])
 def test_bad_allowed_signers_are_refused_with_the_line(api, git_server, text, message):
     response = api.post("/api/repositories", json={"url": git_server.url("nothing"), "display_name": "Bad signers",

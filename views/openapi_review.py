@@ -16,8 +16,10 @@ from views.openapi_schemas import (
 )
 
 SIGNERS = {**STRING, "description": (
-    "SSH public keys in git's allowedSignersFile format, one a line (\"<principal> [options] <keytype> <key>\"). "
-    "When set, a commit must carry an SSH signature by one of them (the signature step) to become active; "
+    "SSH public keys in git's allowedSignersFile format, one a line (\"<principal> [options] <keytype> <key>\"), "
+    "and/or ASCII-armoured OpenPGP public key blocks (gpg --armor --export <id>; a private key is refused). "
+    "When set, a commit must carry an SSH or OpenPGP signature by one of them (the signature step, checked by "
+    "ssh-keygen -Y verify or gpg --verify against only these keys) to become active; "
     "\"\" clears them (signatures not checked). Changing them validates the fetched commit again.")}
 REVIEW = {"enum": ["auto", "required"], "description": (
     "auto (default): a commit that passes validation becomes active. required: it becomes the candidate "

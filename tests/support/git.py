@@ -131,13 +131,17 @@ class Repo:
         self.git("fast-import", "--quiet", "--force", input=b"".join(stream))
         return self.rev(ref)
 
-    def signed_commit(self, files: dict[str, FileValue] | None, key: Path, message: str = "signed change", *,
-                      branch: str = "main") -> str:
+    def signed_commit(self, files: dict[str, FileValue] | None, key: Path | str, message: str = "signed change", *,
+                      branch: str = "main", gpg_program: Path | None = None) -> str:
         """Like ``commit``, then the commit is made again signed with the SSH private key ``key`` by
-        ``git commit-tree -S`` (gpg.format=ssh: git runs ``ssh-keygen -Y sign``). Returns the signed commit."""
+        ``git commit-tree -S`` (gpg.format=ssh: git runs ``ssh-keygen -Y sign``); with ``gpg_program``, by the
+        OpenPGP key whose fingerprint is ``key`` (gpg.format=openpgp: git runs that gpg). Returns the signed
+        commit."""
         unsigned = self.commit(files, message, branch=branch)
         parents = self.git("rev-list", "--parents", "-n", "1", unsigned).split()[1:]
-        args = ["-c", "gpg.format=ssh", "-c", f"user.signingKey={key}", "commit-tree", "-S", "-m", message]
+        how = ["-c", "gpg.format=openpgp", "-c", f"gpg.program={gpg_program}"] if gpg_program else [
+            "-c", "gpg.format=ssh"]
+        args = [*how, "-c", f"user.signingKey={key}", "commit-tree", "-S", "-m", message]
         for parent in parents:
             args += ["-p", parent]
         signed = self.git(*args, f"{unsigned}^{{tree}}")
@@ -151,6 +155,17 @@ class Repo:
         head = raw.split("\n\n", 1)[0]
         forged = self.git("hash-object", "-t", "commit", "-w", "--stdin",
                           input=(head + "\n\n" + message + "\n").encode())
+        self.git("update-ref", f"refs/heads/{branch}", forged)
+        return forged
+
+    def with_signature(self, commit: str, sign, *, branch: str = "main") -> str:
+        """A copy of the unsigned ``commit`` carrying ``sign(payload)`` as its gpgsig header (whatever bytes a
+        test crafts). The branch points at it."""
+        raw = self.git("cat-file", "commit", commit).encode() + b"\n"
+        head, body = raw.split(b"\n\n", 1)
+        signature = sign(raw).strip().replace(b"\n", b"\n ")
+        forged = self.git("hash-object", "-t", "commit", "-w", "--stdin",
+                          input=head + b"\ngpgsig " + signature + b"\n\n" + body)
         self.git("update-ref", f"refs/heads/{branch}", forged)
         return forged
 

@@ -231,6 +231,7 @@ def fetch(
     stall_timeout: float | None = 30,
     max_bytes: int = 512 << 20,
     max_object_bytes: int = 64 << 20,
+    depth: int = 1,
 ) -> FetchResult:
     """Fetch ``ref`` of ``spec`` into the bare ``mirror`` (created if missing), shallow, that ref only.
 
@@ -240,7 +241,8 @@ def fetch(
     ``progress(phase, done, total)`` is called as the fetch advances (total 0 = unknown;
     phase "receiving" counts bytes). Raises FetchError; on failure the mirror keeps what
     it had. Limits: ``stall_timeout`` s without data from a server that answered, ``max_bytes`` of pack,
-    ``max_object_bytes`` per object (checked as the pack arrives, code "too_large").
+    ``max_object_bytes`` per object (checked as the pack arrives, code "too_large"). ``depth``: commits of
+    history fetched (1; more for a repository under review, whose commits since the active one are listed).
     """
     if ref is None:
         ref = spec.rev or spec.ref
@@ -263,7 +265,7 @@ def fetch(
             heads = [sha for sha in repo.refs.as_dict(FETCHED_PREFIX[:-1]).values() if sha in repo.object_store]
             walker = repo.get_graph_walker(heads=heads)
             result = client.fetch_pack(path, want, walker, sink.write, progress=report.server_message,
-                                       depth=1, ref_prefix=want.prefixes())
+                                       depth=depth, ref_prefix=want.prefixes())
         except Exception as exc:
             sink.abort()
             wanted_commit = want.sha is not None and want.by_commit

@@ -38,6 +38,7 @@ from pipeline.self_heal import mirror_problem, move_aside
 from repos.connect import repository_auth
 from repos.repositories import remove_repository_files
 from repos.review import hold_for_review
+from repos.review_impact import HISTORY_DEPTH
 from repos.urls import parse_remote_url
 
 
@@ -171,7 +172,8 @@ def _fetch_and_export(ctx, repo, spec, on_fetched):
                                connect_timeout=settings.fetch_connect_timeout,
                                transfer_timeout=settings.fetch_transfer_timeout,
                                stall_timeout=settings.fetch_stall_seconds, max_bytes=settings.fetch_max_bytes,
-                               max_object_bytes=settings.fetch_max_object_bytes)
+                               max_object_bytes=settings.fetch_max_object_bytes,
+                               depth=HISTORY_DEPTH if repo.review == "required" else 1)
             on_fetched(result)
             ctx.progress("exporting", force=True)
             checkout = settings.checkout_root(repo.name) / result.commit

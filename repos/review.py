@@ -11,7 +11,8 @@ import audit
 from errors import FieldError, InputError, NotFound
 from models import CommitValidation, Repository, RepositoryStatus, ReviewDecision, database, isoformat
 from pipeline.commit_validation import taken_packages
-from repos.review_diff import commit_info, file_changes, module_changes
+from repos.review_diff import file_changes, module_changes
+from repos.review_impact import commits_between, module_users
 
 log = logging.getLogger(__name__)
 
@@ -112,14 +113,20 @@ def candidate_json(repo: Repository, settings) -> dict:
     candidate = validations.get(commit)
     signature = next((s for s in (candidate.steps if candidate else []) if s["step"] == "signature"), None)
     root = settings.checkout_root(repo.name)
+    commits, history = commits_between(settings.mirror_path(repo.name), active, commit, repo.allowed_signers,
+                                       {"state": signature["state"], "detail": signature["detail"]} if signature
+                                       else None)
+    modules = module_changes(validations.get(active), candidate)
+    types = {m["type"] for v in (validations.get(active), candidate) if v for m in v.modules}
+    changed = {*modules["added"], *modules["removed"], *(c["type"] for c in modules["changed"])}
     return {
         "repository": repo.name,
         "commit": commit,
         "active_commit": active,
-        "commits": [{**commit_info(settings.mirror_path(repo.name), commit),
-                     "signature": {"state": signature["state"], "detail": signature["detail"]} if signature
-                     else None}],
+        "commits": commits,
+        "history": history,
         "files": file_changes(root / active if active else None, root / commit),
-        "modules": module_changes(validations.get(active), candidate),
+        "modules": modules,
+        "affected": module_users(types, changed),
         "decisions": decisions_json(repo),
     }

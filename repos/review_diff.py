@@ -1,26 +1,13 @@
-"""What a candidate commit changes, for review: its commit details, a per-file diff of the exported trees
-against the active commit's, and the modules added, removed or with changed settings."""
+"""What a candidate commit changes, for review: a per-file diff of the exported trees against the active
+commit's, and the modules added, removed or with changed settings (its commits: repos/review_impact.py)."""
 from __future__ import annotations
 
-import datetime
 import difflib
 from pathlib import Path
-
-from dulwich.repo import Repo
 
 MAX_DIFF_BYTES = 256 * 1024      # a file's text diff beyond this is named, not shown
 MAX_FILE_BYTES = 1024 * 1024     # larger files are compared by content but not diffed
 HIGHLIGHTED = ("flake.nix", "flake.lock")
-
-
-def commit_info(mirror: Path, commit: str) -> dict:
-    """Author, date and message of ``commit`` from the mirror. The mirror is shallow (depth 1), so the
-    commits between the active commit and this one are not there: only this one is described."""
-    obj = Repo(str(mirror)).object_store[commit.encode()]
-    when = datetime.datetime.fromtimestamp(obj.author_time, datetime.timezone(
-        datetime.timedelta(seconds=obj.author_timezone)))
-    return {"commit": commit, "author": obj.author.decode(errors="replace"), "date": when.isoformat(),
-            "message": obj.message.decode(errors="replace")}
 
 
 def _files(root: Path | None) -> dict[str, Path]:

@@ -41,11 +41,23 @@ SCHEMAS = {
         "repository": STRING, "commit": STRING, "active_commit": NULLABLE_STRING,
         "commits": {**array(closed({
             "commit": STRING, "author": STRING, "date": STRING, "message": STRING,
-            "signature": {"oneOf": [{"type": "null"}, closed({"state": STRING, "detail": STRING})]}})),
-            "description": "the candidate commit (the mirror is shallow: commits between are not fetched)"},
+            "signature": {"oneOf": [{"type": "null"}, closed({"state": STRING, "detail": STRING})],
+                          "description": "the signature step's verdict on this commit (null: not recorded)"}})),
+            "description": "the commits reachable from the candidate and not from the active commit, newest first "
+                           "(the candidate first); at most 50 (a repository under review is fetched that deep)"},
+        "history": closed({"complete": BOOLEAN, "note": {**NULLABLE_STRING, "description": (
+            "why the list is not complete: more commits than listed, history not fetched, or the active commit "
+            "is no ancestor of the candidate (force-pushed)")}}),
         "files": array(FILE_CHANGE),
         "modules": closed({"added": STRINGS, "removed": STRINGS, "changed": array(closed({
             "type": STRING, "settings_added": STRINGS, "settings_removed": STRINGS, "settings_changed": STRINGS}))}),
+        "affected": {**closed({
+            "devices": array(closed({"name": STRING, "display_name": STRING, "modules": STRINGS, "changed": STRINGS,
+                                     "tags": {**STRINGS, "description": "the tags it uses them through"}})),
+            "tags": array(closed({"name": STRING, "display_name": STRING, "modules": STRINGS,
+                                  "changed": STRINGS}))}),
+            "description": "devices and tags using a module of this repository (a device: its own and its tags'); "
+                           "changed: those the candidate adds, removes or changes the settings of"},
         "decisions": {**array(ref("ReviewDecision")), "description": "the latest decisions, newest first"}}),
     "ReviewInput": closed({"commit": {**STRING, "description": "the candidate commit's full id"}},
                           required=["commit"]),

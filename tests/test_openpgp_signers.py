@@ -170,3 +170,13 @@ def test_the_edit_page_takes_openpgp_keys_and_never_shows_a_private_one_again(cl
     assert wait_for_job(api, job["id"])["state"] == "succeeded"
     after = api.get(f"/api/repositories/{name}").get_json()
     assert after["active_commit"] == commit and step(after)["state"] == "passed"
+
+
+def test_a_revoked_key_is_refused(api, git_server, gpg):
+    key = gpg.generate("Revoked <revoked@example.com>")
+    name, _, _ = pgp_served(git_server, gpg, key)  # signed while the key was good
+    certificate = (gpg.home / "openpgp-revocs.d" / f"{key}.rev").read_text().replace(":-----BEGIN", "-----BEGIN")
+    gpg.run("--import", input=certificate.encode())
+    job, repo = add(api, git_server, name, gpg.public(key))
+    assert job["state"] == "failed" and repo["active_commit"] is None
+    assert step(repo)["detail"] == f"bad signature: made by a revoked key ({key})"

@@ -144,3 +144,19 @@ def test_lists_need_authentication_even_when_kept(app, api):
         response = anonymous.get(path)
         assert response.status_code in (302, 401), path
         assert b"fleet1" not in response.data
+
+
+def test_what_is_kept_stays_within_its_bound(app, monkeypatch):
+    monkeypatch.setattr(cached, "MAX_BYTES", 100)
+    cached.clear()
+    with database.connection_context():
+        for number in range(5):
+            assert cached.reuse(("bound", number), lambda n=number: str(n) * 40) == str(number) * 40
+        assert cached._size <= 100 and [key[-1] for key in cached._entries] == [3, 4]  # the oldest went first
+        assert cached.reuse(("bound", "huge"), lambda: "x" * 500) == "x" * 500  # too large to keep: not kept
+        assert ("bound", "huge") not in [key[1:] for key in cached._entries]
+        built = []
+        cached.reuse(("bound", 4), lambda: built.append(1) or "again")
+        assert built == []  # still kept
+        Repository.create(name="r", display_name="R", url="https://example.com/r.git")
+        assert cached.reuse(("bound", 4), lambda: "rebuilt") == "rebuilt"  # a write: built again

@@ -75,11 +75,12 @@ def test_a_deleted_repositorys_job_never_takes_over_a_new_one(api, git_server, t
 
 
 def test_deleting_a_device_cancels_its_job_and_the_record_ends_failed(app, api):
-    release = threading.Event()
+    release, recorded = threading.Event(), threading.Event()
 
     def slow_build(ctx):
         from deploy.jobs import _record
         _record(ctx, ctx.payload["device"], "build")
+        recorded.set()
         while not release.wait(0.1):
             ctx.progress("building", force=True)
 
@@ -87,9 +88,9 @@ def test_deleting_a_device_cancels_its_job_and_the_record_ends_failed(app, api):
     kinds._handlers["build"] = slow_build  # a build that waits: nix is not what this test is about
     assert api.post("/api/devices", json={"name": "pd", "display_name": "PD"}).status_code == 201
     job_id = api.post("/api/devices/pd/build").get_json()["job_id"]
-    deadline = time.monotonic() + 20
-    while api.get(f"/api/jobs/{job_id}").get_json()["state"] != "running" and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # Running is not enough: the device must be removed after the build recorded itself (else it never does).
+    assert recorded.wait(20)
+    assert api.get(f"/api/jobs/{job_id}").get_json()["state"] == "running"
     assert api.delete("/api/devices/pd").status_code == 204
     job = wait_for_job(api, job_id, timeout=10)
     release.set()

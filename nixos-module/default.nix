@@ -276,8 +276,18 @@ in
 
     workers = mkOption {
       type = types.ints.positive;
-      default = 2;
-      description = "Number of gunicorn worker processes (each with 4 threads).";
+      default = 1;
+      description = ''
+        Number of gunicorn worker processes, each with `threads` threads. One worker keeps idle
+        memory near 70 MB (master and worker); each further worker adds about 45 MB and a core's
+        worth of throughput (the same default as scripts/run.sh).
+      '';
+    };
+
+    threads = mkOption {
+      type = types.ints.positive;
+      default = 8;
+      description = "Threads per gunicorn worker (the same default as scripts/run.sh).";
     };
 
     allow-local-repositories = mkOption {
@@ -441,7 +451,7 @@ in
               "--workers"
               (toString cfg.workers)
               "--threads"
-              "4"
+              (toString cfg.threads)
             ];
             User = user;
             Group = group;

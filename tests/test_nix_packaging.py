@@ -42,7 +42,8 @@ MODULE_OPTIONS = {
     "base-url": ("null or string", None),
     "auth-basic-password-file": (None, None),
     "ssh-key-file": (None, None),
-    "workers": ("positive integer, meaning >0", 2),
+    "workers": ("positive integer, meaning >0", 1),
+    "threads": ("positive integer, meaning >0", 8),
     "allow-local-repositories": ("boolean", False),
     "nginx-vhost-enable": ("boolean", False),
     "nginx-vhost-name": ("string", "thymis"),
@@ -527,9 +528,11 @@ def test_module_with_real_nixpkgs_lib(standin):
     for name, option in result["options"].items():
         assert option["description"], name
         assert option["defaultTypeChecks"], f"the default of {name} is not of its type"
-    assert result["defaults"] == {"project-path": "/var/lib/thymis", "listen-port": 8000, "workers": 2}
+    assert result["defaults"] == {"project-path": "/var/lib/thymis", "listen-port": 8000, "workers": 1}
     assert result["user"] == "thymis"
     assert "--bind 127.0.0.1:8000" in result["execStart"].replace("'", "")
+    # the same shape as scripts/run.sh: 1 worker x 8 threads (README, bench/startup_bench.py on memory)
+    assert "--workers 1 --threads 8" in result["execStart"].replace("'", "")
     assert result["protectSystem"] == "strict"
     # bubblewrap: exactly the namespaces it creates, and a /proc it may mount its own over
     assert result["sandboxNeeds"] == {"RestrictNamespaces": "user mnt pid net ipc uts cgroup",

@@ -12,7 +12,10 @@ MIN_PRIORITY, MAX_PRIORITY = 1, 1500
 
 
 def check_target(value: Any) -> str | None:
-    """None when ``value`` is a target deploy.targets.parse_target accepts, else why not."""
+    """None when ``value`` is a target deploy.targets.parse_target accepts or empty (not set yet: the device can
+    be built but not deployed), else why not."""
+    if value in ("", None):
+        return None
     try:
         parse_target(value)
     except TargetError as exc:
@@ -102,12 +105,12 @@ def parse_device(data, *, catalog: dict, existing: dict | None) -> dict:
     v = Validation.of(data)
     values = _common(v, "device", {"target", "tags"}, catalog, existing)
     if v.has("target") or existing is None:
-        target = v.raw("target", "local")
+        target = v.raw("target", "")  # never "local" unless asked for: that would switch this appliance
         problem = check_target(target)
         if problem:
             v.error("target", problem)
         else:
-            values["target"] = target
+            values["target"] = target or ""
     tags = v.list("tags", message="tags must be a list of tag identifiers")
     if tags is not None:
         values["tags"] = tags

@@ -90,7 +90,7 @@ def save_device(data, existing: Device | None = None) -> Device:
             values, tags = _device_values(data, catalog, existing)
             _check_rendered(values, catalog, existing, DEVICE_PRIORITY, f"hosts/{name}", checked)
             if existing is None:
-                device = Device.create(**{"target": "local", "modules": [], **values})
+                device = Device.create(**{"target": "", "modules": [], **values})
             else:
                 device = existing
                 if values:
@@ -163,7 +163,7 @@ def device_json(device: Device, catalog: dict | None = None, tags: list[Tag] | N
     """The API's device object; a list passes the tags it loaded for all devices at once (configs/listing.py)."""
     catalog = available_modules() if catalog is None else catalog
     tags = device_tags(device) if tags is None else tags
-    return {"name": device.name, "display_name": device.display_name, "target": device.target,
+    return {"name": device.name, "display_name": device.display_name, "target": device.target or None,
             "tags": [t.name for t in tags], "modules": _modules_json(device.modules, catalog),
             "warnings": unavailable_warnings(device.modules, catalog)}
 

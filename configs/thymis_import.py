@@ -280,7 +280,7 @@ def _import_devices(state: dict, catalog: dict, report: ImportReport) -> None:
             report.not_imported.append(f"{where}: its tag {missing} (the tag was not imported)")
         known, unknown = _usable_modules(where, config["modules"], catalog, report)
         try:
-            row = save_device({"name": name, "display_name": config["displayName"], "target": "local",
+            row = save_device({"name": name, "display_name": config["displayName"], "target": "",
                                "tags": tags, "modules": known})
         except InputError as exc:
             report.not_imported.append(f"{where}: {exc}")
@@ -288,8 +288,8 @@ def _import_devices(state: dict, catalog: dict, report: ImportReport) -> None:
         _with_kept(row, config["modules"], known, unknown)
         report.devices.append(name)
     if report.devices:
-        report.warnings.append("Thymis keeps deployment targets outside state.json: the imported devices deploy "
-                               "to `local` (this appliance) until you set their targets ("
+        report.warnings.append("Thymis keeps deployment targets outside state.json: the imported devices have no "
+                               "target and cannot be deployed until you set one ("
                                + ", ".join(report.devices) + ")")
 
 

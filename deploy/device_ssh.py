@@ -56,7 +56,9 @@ def _ssh_target(device) -> SshTarget:
 def device_ssh(device, settings, *, known_hosts_file: Path | None = None, rewrite: bool = True) -> DeviceSsh | None:
     """The SSH options for ``device`` (None for a local one): the controller's key and the device's own
     known-hosts file written from the keys on record (accept-new when there are none; ``rewrite=False`` reads
-    the file a connection left)."""
+    the file a connection left). None too for a device without a target yet (deploying it fails on that)."""
+    if not device.target:
+        return None
     target = parse_target(device.target)
     if not isinstance(target, SshTarget):
         return None

@@ -108,7 +108,7 @@ class Device(BaseModel):
     id = AutoIncrementField()  # never reused: a job bound to a deleted row can never touch a new one
     name = CharField(unique=True)            # the nixosConfigurations attribute name
     display_name = CharField()
-    target = CharField(default="local")      # read by deploy.targets.parse_target
+    target = CharField(default="")           # read by deploy.targets.parse_target; "": not set, cannot deploy
     modules = JSONField(default=list)        # [{type, settings}]
     created_at = DateTimeField(default=utcnow)
 

@@ -6,7 +6,7 @@ import pytest
 
 from configs.inputs import check_target
 from deploy.hosts import SshOptions
-from deploy.targets import CommandTarget, LocalTarget, SshTarget, TargetError, parse_target
+from deploy.targets import NO_TARGET, CommandTarget, LocalTarget, SshTarget, TargetError, parse_target
 
 BAD_TARGET = "the target must be 'local' (this appliance) or ssh://user@host[:port]"
 BAD_PORT = "the SSH port must be between 1 and 65535"
@@ -39,7 +39,7 @@ def test_accepted_ssh_targets(value, user, host, port):
 
 
 @pytest.mark.parametrize("value", [
-    "ftp://h", "LOCAL", "local ", " local", "", None, 42, ["local"], "ssh://h", "ssh://@h", "ssh://root@",
+    "ftp://h", "LOCAL", "local ", " local", 42, ["local"], "ssh://h", "ssh://@h", "ssh://root@",
     "ssh://root@-oProxyCommand=x", "ssh://root@.h", "ssh://-u@h", "ssh://1root@h", "ssh://ro ot@h",
     "ssh://root@h:", "ssh://root@h:abc", "ssh://root@h:123456", "ssh://root@h/path", "ssh://root@h\n",
     "ssh://root@h;reboot", "ssh://root@[fe80::1", "ssh://root@[zz::1]", "ssh://root:pw@h",
@@ -51,6 +51,14 @@ def test_refused_targets(value):
     assert str(raised.value) == BAD_TARGET
     assert isinstance(raised.value, ValueError)
     assert check_target(value) == BAD_TARGET
+
+
+@pytest.mark.parametrize("value", ["", None])
+def test_no_target_yet_is_accepted_on_save_and_refused_by_deploy(value):
+    with pytest.raises(TargetError) as raised:
+        parse_target(value)
+    assert str(raised.value) == NO_TARGET and str(raised.value).startswith("set a target first: ")
+    assert check_target(value) is None
 
 
 @pytest.mark.parametrize("value", ["ssh://root@h:0", "ssh://root@h:00000", "ssh://root@h:65536", "ssh://root@h:99999"])

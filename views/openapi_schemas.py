@@ -95,11 +95,14 @@ def _config_input(kind: str, extra: dict, create: bool) -> dict:
     return closed(properties, required=["name", "display_name"] if create else [], description=description)
 
 
-DEVICE_FIELDS = {"target": {**STRING, "description": f"{TARGET_HELP}; default local"},
+DEVICE_FIELDS = {"target": {"type": ["string", "null"], "description": f"{TARGET_HELP}; empty, null or left out: "
+                                                                      "not set yet (can be built, not deployed)"},
                  "tags": {**STRINGS, "description": "tag identifiers, in tie-break order"}}
 TAG_FIELDS = {"priority": {"type": "integer", "minimum": 1, "maximum": 1500, "default": 90,
                            "description": "lower wins; devices use 80"}}
-DEVICE = closed({"name": STRING, "display_name": STRING, "target": {**STRING, "description": TARGET_HELP},
+DEVICE = closed({"name": STRING, "display_name": STRING, "target": {"type": ["string", "null"],
+                                                                       "description": f"{TARGET_HELP}; null: not set, "
+                                                                                      "deploy answers 409"},
                  "tags": STRINGS, "modules": array(ref("ModuleUse")), "warnings": STRINGS})
 DEVICE_DETAIL = closed({**DEVICE["properties"], "effective": array(ref("EffectiveModule"))})
 

@@ -106,6 +106,9 @@ def create_app(config: dict | None = None) -> Flask:
     with database.connection_context():
         migrate()
         ensure_admin_password(settings, announce=announce)
+        if command not in ("tokens", "admin"):
+            from repos.legacy_known_hosts import migrate_device_known_hosts
+            migrate_device_known_hosts(settings)  # the former data/ssh/devices_known_hosts, once
 
     @app.before_request
     def _open_db():
@@ -125,9 +128,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["sandbox_status"] = sandbox.isolation
 
     if command is None:
-        from deploy.targets import TARGET_HELP
+        from deploy.reachability import reachability
+        reachability.status(settings.thymis_flake_url)  # the first background check, for /healthz and saves
+        from deploy.targets import TARGET_UNSET_HELP
         from views import register_views
-        app.jinja_env.globals["target_help"] = TARGET_HELP
+        app.jinja_env.globals["target_help"] = TARGET_UNSET_HELP
         register_views(app)
     else:
         from views import cli

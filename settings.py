@@ -25,6 +25,7 @@ class Settings:
     secrets_dir: str = "/run/thymis/secrets"  # where devices get their secrets (a root-only folder on each)
     secret_paths: tuple = ("/run/thymis",)   # other folders modules may ask to place secrets in (secret_store)
     thymis_flake_url: str = ""               # provides nixosModules.thymis-device and nixpkgs to device builds
+    option_check: bool = True                # saves evaluate settings against the thymis flake's option types
     deploy_parallel: int = 4
     job_threads: int = 2
     start_job_worker: bool = True
@@ -134,6 +135,7 @@ def load_settings(overrides: dict | None = None) -> Settings:
         "local_activation_command": os.environ.get("THYMIS_LOCAL_ACTIVATION_COMMAND", ""),
         "auth_basic_username": os.environ.get("THYMIS_AUTH_BASIC_USERNAME", "").strip() or "admin",
         "thymis_flake_url": thymis_flake_url_from_env(),
+        "option_check": _env_bool("THYMIS_OPTION_CHECK", True),
         "secrets_dir": os.environ.get("THYMIS_SECRETS_DIR") or "/run/thymis/secrets",
         "secret_paths": tuple(p for p in os.environ.get("THYMIS_SECRET_PATHS", "/run/thymis").split(":") if p),
         "deploy_parallel": int(os.environ.get("THYMIS_DEPLOY_PARALLEL", "4")),

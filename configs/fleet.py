@@ -1,5 +1,6 @@
 """The fleet at a glance, for the overview page: repositories by status (failing ones with a one-line reason),
-devices by their last deploy, the last jobs, and what needs attention (modules gone, no sandbox, no nix)."""
+devices by their last deploy, the last jobs, and what needs attention (modules gone, no sandbox, no nix, a thymis
+flake that cannot be fetched)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -7,6 +8,7 @@ from collections import Counter
 import nixcli
 import sandbox
 from configs.catalog import available_modules
+from deploy.reachability import NOT_CONFIGURED, UNREACHABLE, reachability
 from models import Deployment, DeploymentKind, Device, Job, Repository, Tag
 
 LAST_JOBS = 8
@@ -47,7 +49,7 @@ def devices() -> dict:
     return {"total": len(rows), "by_state": sorted(counts.items()), "rows": listed}
 
 
-def warnings() -> list[str]:
+def warnings(thymis_flake_url: str = "") -> list[str]:
     found = []
     catalog = available_modules()
     for model, what in ((Device, "device"), (Tag, "tag")):
@@ -62,9 +64,12 @@ def warnings() -> list[str]:
                      .rstrip(": "))
     if nixcli.version() is None:
         found.append("nix is not reachable: builds and the flake step cannot run")
+    flake = reachability.status(thymis_flake_url)
+    if flake.state in (UNREACHABLE, NOT_CONFIGURED):
+        found.append(f"Device builds will fail: {flake.message}")
     return found
 
 
-def overview() -> dict:
-    return {"repositories": repositories(), "devices": devices(), "warnings": warnings(),
+def overview(thymis_flake_url: str = "") -> dict:
+    return {"repositories": repositories(), "devices": devices(), "warnings": warnings(thymis_flake_url),
             "jobs": list(Job.select().where(Job.parent.is_null()).order_by(Job.id.desc()).limit(LAST_JOBS))}

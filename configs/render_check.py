@@ -128,8 +128,9 @@ def _locate(checkouts: list, request: Request, message: str) -> list[FieldError]
     return found or [FieldError(base, message)]
 
 
-def check_group(checkouts: list, requests: list[Request]) -> list[FieldError]:
-    """Every problem of ``requests``, all modules of one source (built-in or one repository)."""
+def check_group(checkouts: list, requests: list[Request], passed: dict | None = None) -> list[FieldError]:
+    """Every problem of ``requests``, all modules of one source (built-in or one repository); ``passed`` gets
+    the rendered Nix of each module without a problem (by its index)."""
     try:
         bodies = [(body, None) for body in render(checkouts, [r.body() for r in requests])]
     except SandboxError:
@@ -141,16 +142,19 @@ def check_group(checkouts: list, requests: list[Request]) -> list[FieldError]:
             problem = message if body is None else parse_error(body)
             if problem:
                 errors += _locate(checkouts, request, problem)
+            elif passed is not None:
+                passed[request.index] = body
         except Unchecked as exc:
             errors.append(FieldError(f"modules[{request.index}]", str(exc)))
     return errors
 
 
 def problems(modules: list[dict], *, catalog: dict, checkouts: dict[str, object], priority: int, path: str,
-             unchanged: list[dict] = ()) -> list[FieldError]:
+             unchanged: list[dict] = (), bodies: dict | None = None) -> list[FieldError]:
     """Problems of the modules of ``modules`` that are not in ``unchanged`` and are available in ``catalog``.
 
-    checkouts: repository name -> its active checkout (the source of a module in the catalog)."""
+    checkouts: repository name -> its active checkout (the source of a module in the catalog); bodies: filled
+    with the rendered Nix of the modules without a problem (index -> text)."""
     groups: dict[str, list[Request]] = {}
     for index, module in enumerate(modules):
         described = catalog.get(module["type"])
@@ -161,7 +165,7 @@ def problems(modules: list[dict], *, catalog: dict, checkouts: dict[str, object]
     errors = []
     for source, requests in groups.items():
         where = [] if source not in checkouts else [checkouts[source]]
-        errors += check_group(where, requests)
+        errors += check_group(where, requests, bodies)
     return sorted(errors, key=lambda e: int(re.search(r"\d+", e.field).group()))
 
 
@@ -183,8 +187,14 @@ def check_modules_render(modules: list[dict], catalog: dict, unchanged: list[dic
     if settings is None:
         from flask import current_app
         settings = current_app.config["THYMIS"]
-    errors = problems(modules, catalog=catalog, checkouts=active_checkouts(settings), priority=priority,
-                      path=path, unchanged=unchanged)
+    checkouts, bodies = active_checkouts(settings), {}
+    errors = problems(modules, catalog=catalog, checkouts=checkouts, priority=priority, path=path,
+                      unchanged=unchanged, bodies=bodies)
+    if not errors and settings.option_check:
+        from configs.option_check import option_problems
+        from deploy.compose import _system
+        errors = option_problems(bodies, modules, system=_system(modules), repositories=sorted(checkouts),
+                                 settings=settings)
     if errors:
         raise InputError(errors)
 

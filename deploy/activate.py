@@ -205,14 +205,17 @@ def _number(link_name: str, prefix: str) -> int | None:
     return None
 
 
-def rollback_on(host, store_path: str, ctx=None, *, profile: str = DEFAULT_PROFILE) -> ActivationResult:
-    """Activate an older system ("Roll back to this"): the existing generation that points at
-    ``store_path`` becomes current again (a new generation if none does; over SSH the path is copied
-    first), then it is switched to — with the same automatic rollback if that switch fails."""
+def rollback_on(host, store_path: str, ctx=None, *, profile: str = DEFAULT_PROFILE,
+                generation: int | None = None) -> ActivationResult:
+    """Activate an older system ("Roll back to this"): generation number ``generation`` (which points at
+    ``store_path``), or else the existing generation that points at ``store_path``, becomes current again (a new
+    generation if none does; over SSH the path is copied first), then it is switched to — with the same
+    automatic rollback if that switch fails."""
     _check_path(store_path)
     _check_profile(profile)
     reporter = Reporter(ctx)
-    existing = [g for g in generations_on(host, profile=profile) if g.store_path == store_path]
+    existing = [g for g in generations_on(host, profile=profile) if g.store_path == store_path
+                and (generation is None or g.number == generation)]
     reporter.progress("activating", 0, 1, final=True)
     if existing:
         mode = str(existing[-1].number)

@@ -9,6 +9,7 @@ from deploy.build import BuildError, build
 from deploy.compose import compose, thymis_url
 from deploy.device_ssh import device_ssh
 from deploy.flake import GenerationError, LockError, generate_project
+from deploy.generations import find_generation
 from deploy.hosts import CopyError, TargetError
 from deploy.many import DeployTarget, deploy_device, deploy_many, summary
 from jobs import JobCancelled, JobFailed
@@ -168,10 +169,16 @@ def deploy_job(ctx) -> None:
 
 
 def rollback_job(ctx) -> None:
+    """Roll back to generation ``payload["generation"]`` of the target's profile (or to ``store_path``)."""
     def work(record):
         device = _target(ctx)
         try:
-            result = device.where().rollback(ctx.payload["store_path"], ctx, profile=device.profile)
+            where, number, store_path = device.where(), ctx.payload.get("generation"), ctx.payload.get("store_path")
+            if number is not None:
+                listed = where.generations(profile=device.profile, ctx=ctx)
+                store_path = find_generation(listed, number, device.profile, device.target).store_path
+                ctx.log(f"generation {number} of {device.profile} is {store_path}")
+            result = where.rollback(store_path, ctx, profile=device.profile, generation=number)
         finally:
             learn_host_keys(ctx.payload["device"], ctx.settings)
         return {"store_path": result.store_path}

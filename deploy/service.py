@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import audit
+from configs.affected import devices_of_tag
 from configs.service import get_device, get_tag
 from deploy.jobs import BUILD, DEPLOY, DEPLOY_TAG, DEVICE_JOB_KINDS, ROLLBACK
+from deploy.targets import TARGET_HELP, no_target
 from errors import FieldError, InputError
 from jobs import JobConflict, enqueue
 from models import Deployment, DeploymentKind, DeploymentState, Job, JobState, database
@@ -14,8 +16,17 @@ def _busy(subject: str, kinds) -> Job | None:
                               Job.state.in_((JobState.QUEUED, JobState.RUNNING))).first()
 
 
+def needs_target(device) -> None:
+    """A device without a target (created or imported without one) is never deployed or rolled back: 409 with
+    "set a target first", on pages and in JSON alike."""
+    if not device.target:
+        raise InputError([FieldError("target", no_target(device.name), "no_target")], status=409)
+
+
 def start_device_job(kind: str, name: str, payload: dict | None = None) -> Job:
     device = get_device(name)
+    if kind != BUILD:
+        needs_target(device)
     with database.atomic():
         running = _busy(device.name, DEVICE_JOB_KINDS)
         if running is not None:
@@ -32,7 +43,26 @@ def deploy_device(name: str) -> Job:
     return start_device_job(DEPLOY, name)
 
 
-def rollback_device(name: str, store_path) -> Job:
+CHOOSE_GENERATION = "choose the generation to roll back to: its number in the device's generations"
+
+
+def _generation_number(value) -> int | None:
+    """A generation number from JSON (an integer) or a form (digits); None when it is neither."""
+    if isinstance(value, str) and value.isdigit() and len(value) < 10:
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def rollback_device(name: str, generation=None, store_path=None) -> Job:
+    """Roll back to generation number ``generation`` of the target's profile (checked by the job, which reads
+    the profile on the target); ``store_path`` (a system this device was built or deployed with) is the older
+    way to name one."""
+    needs_target(get_device(name))
+    if generation is not None or store_path is None:
+        number = _generation_number(generation)
+        if number is None:
+            raise InputError([FieldError("generation", CHOOSE_GENERATION)])
+        return start_device_job(ROLLBACK, name, {"generation": number})
     known = {d.store_path for d in Deployment.select().where(Deployment.device_name == name,
                                                             Deployment.store_path.is_null(False))}
     if not isinstance(store_path, str) or store_path not in known:
@@ -41,19 +71,24 @@ def rollback_device(name: str, store_path) -> Job:
     return start_device_job(ROLLBACK, name, {"store_path": store_path})
 
 
+def tag_needs_targets(tag) -> None:
+    """A tag deploy starts only when every device of the tag has a target (409 naming those without)."""
+    untargeted = [d.name for d in devices_of_tag(tag) if not d.target]
+    if untargeted:
+        raise InputError([FieldError("target", f"set a target first: {', '.join(untargeted)} of tag {tag.name} "
+                                               f"have no deployment target yet ({TARGET_HELP})", "no_target")],
+                         status=409)
+
+
 def deploy_tag(name: str) -> Job:
     tag = get_tag(name)
+    tag_needs_targets(tag)
     with database.atomic():
         running = _busy(f"tag:{tag.name}", (DEPLOY_TAG,))
         if running is not None:
             raise JobConflict(running)
         return enqueue(DEPLOY_TAG, subject=f"tag:{tag.name}", payload={"tag": tag.name,
                                                                    "requested_by": audit.current_actor()})
-
-
-def generations(name: str) -> list[Deployment]:
-    device = get_device(name)
-    return list(Deployment.select().where(Deployment.device_name == device.name).order_by(Deployment.id.desc()))
 
 
 def preview(name: str, settings):

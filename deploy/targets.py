@@ -28,10 +28,13 @@ from deploy.activate import (
 )
 from deploy.hosts import LocalHost, SshHost, SshOptions, TargetError
 
-__all__ = ["TARGET_HELP", "Target", "LocalTarget", "CommandTarget", "SshTarget", "TargetError", "parse_target",
+__all__ = ["TARGET_HELP", "NO_TARGET", "no_target", "Target", "LocalTarget", "CommandTarget", "SshTarget",
+           "TargetError", "parse_target",
            "activate", "rollback", "generations"]
 
 TARGET_HELP = "local (this appliance) or ssh://user@host[:port]"
+TARGET_UNSET_HELP = TARGET_HELP + "; leave empty until you know where it goes (it can be built, not deployed)"
+NO_TARGET = "set a target first: this device has no deployment target yet (" + TARGET_HELP + ")"
 BAD_TARGET = "the target must be 'local' (this appliance) or ssh://user@host[:port]"
 BAD_PORT = "the SSH port must be between 1 and 65535"
 _SSH = re.compile(r"ssh://(?P<user>[A-Za-z_][A-Za-z0-9_.-]{0,31})@"
@@ -46,8 +49,9 @@ class Target:
         """Make ``store_path`` the current system; a failed switch is rolled back (ActivationError says so)."""
         raise NotImplementedError
 
-    def rollback(self, store_path: str, ctx=None, *, profile: str = DEFAULT_PROFILE) -> ActivationResult:
-        """Activate an older system again ("Roll back to this")."""
+    def rollback(self, store_path: str, ctx=None, *, profile: str = DEFAULT_PROFILE,
+                 generation: int | None = None) -> ActivationResult:
+        """Activate an older system again ("Roll back to this"): generation ``generation`` when given."""
         raise NotImplementedError
 
     def generations(self, *, profile: str = DEFAULT_PROFILE, ctx=None) -> list[Generation]:
@@ -66,8 +70,8 @@ class _HostTarget(Target):
     def activate(self, store_path, ctx=None, *, profile=DEFAULT_PROFILE):
         return activate_on(self.host, store_path, ctx, profile=profile)
 
-    def rollback(self, store_path, ctx=None, *, profile=DEFAULT_PROFILE):
-        return rollback_on(self.host, store_path, ctx, profile=profile)
+    def rollback(self, store_path, ctx=None, *, profile=DEFAULT_PROFILE, generation=None):
+        return rollback_on(self.host, store_path, ctx, profile=profile, generation=generation)
 
     def generations(self, *, profile=DEFAULT_PROFILE, ctx=None):
         return generations_on(self.host, profile=profile, ctx=ctx)
@@ -106,8 +110,8 @@ class CommandTarget(Target):
     def activate(self, store_path, ctx=None, *, profile=DEFAULT_PROFILE):
         return activate_with_command(self.command, store_path, ctx, timeout=self.timeout)
 
-    def rollback(self, store_path, ctx=None, *, profile=DEFAULT_PROFILE):
-        return activate_with_command(self.command, store_path, ctx, timeout=self.timeout)
+    def rollback(self, store_path, ctx=None, *, profile=DEFAULT_PROFILE, generation=None):
+        return activate_with_command(self.command, store_path, ctx, timeout=self.timeout)  # the helper sets it
 
     def generations(self, *, profile=DEFAULT_PROFILE, ctx=None):
         return generations_on(LocalHost(), profile=profile, ctx=ctx)
@@ -116,13 +120,21 @@ class CommandTarget(Target):
         return LocalHost()  # the controller's own process writes the files (the folder must be writable by it)
 
 
+def no_target(device: str) -> str:
+    """The error of a deploy or rollback of a device without a target (pages and JSON alike)."""
+    return f"set a target first: device {device} has no deployment target yet ({TARGET_HELP})"
+
+
 def parse_target(value, *, ssh: SshOptions | None = None, activation_command: str | None = None) -> Target:
     """The target named by ``value``; TargetError (a ValueError) with the message pages and API show.
 
     "local" -> CommandTarget when an activation command is configured, else LocalTarget;
     "ssh://user@host[:port]" -> SshTarget with ``ssh`` options (host: a name or address not starting
     with '-' or '.', or a bracketed IPv6 address; port 1 to 65535).
+    No target yet ("" or None: a device created or imported without one) -> TargetError(NO_TARGET).
     """
+    if value in ("", None):
+        raise TargetError(NO_TARGET)
     if value == "local":
         return CommandTarget(activation_command) if activation_command else LocalTarget()
     match = _SSH.fullmatch(value) if isinstance(value, str) else None

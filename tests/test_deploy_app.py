@@ -39,7 +39,7 @@ def device(api, name, *, extra_nix="", tags=(), greeting="moin"):
                {"type": GREETER, "settings": {"greeting": greeting}},
                {"type": CUSTOM, "settings": {"nix_code": "thymis.fromInput = inputs.demo.value;\n" + extra_nix}}]
     response = api.post("/api/devices", json={"name": name, "display_name": name, "tags": list(tags),
-                                              "modules": modules})
+                                              "target": "local", "modules": modules})
     assert response.status_code == 201, response.get_json()
 
 
@@ -55,7 +55,7 @@ def test_build_contains_settings_from_pages_and_external_modules(api, demo):
     device(api, "pi", tags=["lab"])
     job = run(api, "/api/devices/pi/build")
     assert job["state"] == "succeeded", job["log"]
-    built = api.get("/api/devices/pi/generations").get_json()[0]
+    built = api.get("/api/devices/pi/deployments").get_json()[0]
     assert built["kind"] == "build" and built["state"] == "succeeded" and built["store_path"].startswith("/nix/store/")
     config = toplevel_config(built["store_path"])
     assert config["networking"]["hostName"] == "pi"
@@ -70,7 +70,7 @@ def test_deploy_switches_and_a_failing_switch_rolls_back(api, demo, profile, act
     device(api, "pi")
     first = run(api, "/api/devices/pi/deploy")
     assert first["state"] == "succeeded", first["log"]
-    good = api.get("/api/devices/pi/generations").get_json()[0]["store_path"]
+    good = api.get("/api/devices/pi/deployments").get_json()[0]["store_path"]
     assert os.path.realpath(profile) == good
     assert good in activation_log.read_text()
 
@@ -79,7 +79,7 @@ def test_deploy_switches_and_a_failing_switch_rolls_back(api, demo, profile, act
         {"type": CUSTOM, "settings": {"nix_code": "thymis.test.failSwitch = true;"}}]})
     failed = run(api, "/api/devices/pi/deploy")
     assert failed["state"] == "failed" and "rolled back" in failed["error"]
-    latest = api.get("/api/devices/pi/generations").get_json()[0]
+    latest = api.get("/api/devices/pi/deployments").get_json()[0]
     assert latest["state"] == "rolled-back"
     assert os.path.realpath(profile) == good
 
@@ -135,7 +135,7 @@ def test_thymis_override_from_an_external_flake(api, git_server, thymis_fork, cl
     assert api.put("/api/thymis-input", json={"repository": "forka"}).get_json()["conflict"] is False
     built = run(api, "/api/devices/pi/build")
     assert built["state"] == "succeeded", built["log"]
-    store_path = api.get("/api/devices/pi/generations").get_json()[0]["store_path"]
+    store_path = api.get("/api/devices/pi/deployments").get_json()[0]["store_path"]
     assert toplevel_config(store_path)["thymis"]["base"] == "thymis-fork"
     lock = json.loads((app.config["THYMIS"].project_dir / "flake.lock").read_text())
     assert lock["nodes"]["root"]["inputs"]["thymis"] == ["forka", "thymis"]
@@ -155,7 +155,7 @@ def test_local_activation_through_the_privileged_helper(app_factory, standins, t
         token = create_token("helper-test")
     client = app.test_client(use_cookies=False)
     headers = {"Authorization": f"Bearer {token}"}
-    client.post("/api/devices", headers=headers, json={"name": "pi", "display_name": "Pi",
+    client.post("/api/devices", headers=headers, json={"name": "pi", "display_name": "Pi", "target": "local",
                                                        "modules": [{"type": CORE, "settings": {"device_name": "pi"}}]})
     job_id = client.post("/api/devices/pi/deploy", headers=headers).get_json()["job_id"]
 
@@ -164,7 +164,7 @@ def test_local_activation_through_the_privileged_helper(app_factory, standins, t
             return client.get(path, headers=headers)
     job = wait_for_job(Api(), job_id, timeout=180)
     assert job["state"] == "succeeded", job["log"]
-    store_path = client.get("/api/devices/pi/generations", headers=headers).get_json()[0]["store_path"]
+    store_path = client.get("/api/devices/pi/deployments", headers=headers).get_json()[0]["store_path"]
     assert calls.read_text().split() == [store_path]
     assert f"activating {store_path}" in job["log"]
     assert not (tmp_path / "untouched").exists()
@@ -190,7 +190,7 @@ def test_build_from_the_device_page_and_preview(api, demo, client):
     progress = client.get(f"/jobs/{job_id}/progress", headers={"HX-Request": "true"})
     assert progress.status_code == 286 and 'data-state="succeeded"' in progress.get_data(as_text=True)
     page = client.get("/devices/pi").get_data(as_text=True)
-    store_path = api.get("/api/devices/pi/generations").get_json()[0]["store_path"]
+    store_path = api.get("/api/devices/pi/deployments").get_json()[0]["store_path"]
     assert store_path in page
     again = client.get("/devices/pi/preview").get_data(as_text=True)
     assert "No changes." in again

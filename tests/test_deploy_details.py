@@ -34,7 +34,8 @@ def device(api, name, nix=""):
     modules = [{"type": CORE, "settings": {"device_name": name}}]
     if nix:
         modules.append({"type": CUSTOM, "settings": {"nix_code": nix}})
-    response = api.post("/api/devices", json={"name": name, "display_name": name, "modules": modules})
+    response = api.post("/api/devices", json={"name": name, "display_name": name, "target": "local",
+                                              "modules": modules})
     assert response.status_code == 201, response.get_json()
 
 
@@ -71,7 +72,7 @@ def test_the_activation_helper_is_logged_in_order_with_its_summary_and_its_rollb
              f"rolling back to {PREVIOUS}", "activating the configuration", "the activation of /nix/store/"]
     positions = [job["log"].index(text) for text in order]
     assert positions == sorted(positions), job["log"]
-    record = api.get("/api/devices/pi/generations").get_json()[0]
+    record = api.get("/api/devices/pi/deployments").get_json()[0]
     assert record["kind"] == "deploy" and record["state"] == "rolled-back" and record["error"] == job["error"]
 
 
@@ -80,7 +81,7 @@ def test_one_switched_line_and_the_duration_is_the_whole_deploy(api):
     job = run(api, "/api/devices/pi/deploy")
     assert job["state"] == "succeeded", job["log"]
     assert job["log"].count("switched ") == 1, job["log"]
-    record = api.get("/api/devices/pi/generations").get_json()[0]
+    record = api.get("/api/devices/pi/deployments").get_json()[0]
     elapsed = (datetime.fromisoformat(record["finished_at"]) - datetime.fromisoformat(record["started_at"]))
     assert abs(record["duration"] - elapsed.total_seconds()) < 1.0
     rolled = run(api, "/api/devices/pi/rollback", {"store_path": record["store_path"]})
@@ -92,7 +93,7 @@ def test_preview_diffs_only_the_device_and_follows_a_manual_rollback(api):
     device(api, "other")
     first = run(api, "/api/devices/pi/deploy")
     assert first["state"] == "succeeded", first["log"]
-    good = api.get("/api/devices/pi/generations").get_json()[0]
+    good = api.get("/api/devices/pi/deployments").get_json()[0]
     two = {"type": CUSTOM, "settings": {"nix_code": "thymis.note = \"two\";"}}
     api.patch("/api/devices/pi", json={"modules": [{"type": CORE, "settings": {"device_name": "pi"}}, two]})
     second = run(api, "/api/devices/pi/deploy")

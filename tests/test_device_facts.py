@@ -32,7 +32,7 @@ def built_config(api, device: str) -> dict:
     assert started.status_code == 202, started.get_json()
     job = wait_for_job(api, started.get_json()["job_id"], timeout=180)
     assert job["state"] == "succeeded", job["log"]
-    return toplevel_config(api.get(f"/api/devices/{device}/generations").get_json()[0]["store_path"])
+    return toplevel_config(api.get(f"/api/devices/{device}/deployments").get_json()[0]["store_path"])
 
 
 def effective_state_version(api, device: str) -> dict:

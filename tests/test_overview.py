@@ -33,7 +33,13 @@ def test_the_overview_shows_failing_repositories_devices_jobs_and_warnings(clien
     assert "device <code>kiosk</code> uses 1 module(s) no longer available: <code>gone.Module</code>" in warnings
 
 
-def test_no_warnings_section_when_all_is_well(client):
+def test_no_warnings_section_when_all_is_well(app_factory, standins, announced):
+    from deploy.reachability import reachability
+    from tests.conftest import login
+    app = app_factory(thymis_flake_url=standins.thymis_url)     # a thymis flake that can be fetched
+    assert reachability.wait(standins.thymis_url, 60).state == "reachable"
+    client = app.test_client()
+    assert login(client, announced[0]).status_code == 302
     page = client.get("/").get_data(as_text=True)
     assert 'id="overview-warnings"' not in page
     assert "No jobs yet." in page

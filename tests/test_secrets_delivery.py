@@ -140,7 +140,7 @@ def run_scenario(api, app, secrets_dir, target):
     assert token_file.read_text() == VALUE and (secrets_dir / "env").read_text() == "A=1"
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o400
     assert stat.S_IMODE(secrets_dir.stat().st_mode) == 0o700 and token_file.stat().st_uid == os.geteuid()
-    store_path = seen.get("/api/devices/box/generations").get_json()[0]["store_path"]
+    store_path = seen.get("/api/devices/box/deployments").get_json()[0]["store_path"]
     from tests.support.nix import toplevel_config
     etc = toplevel_config(store_path)["environment"]["etc"]
     assert etc["token-path"]["text"] == f"{secrets_dir}/api-token"  # the Nix names the path, not the value

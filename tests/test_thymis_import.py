@@ -106,7 +106,7 @@ def test_cli_import_then_build(app, api, demo_url, tmp_path):
     assert build.status_code == 202
     job = wait_for_job(api, build.get_json()["job_id"], timeout=180)
     assert job["state"] == "succeeded", job["log"]
-    config = toplevel_config(api.get("/api/devices/front-desk/generations").get_json()[0]["store_path"])
+    config = toplevel_config(api.get("/api/devices/front-desk/deployments").get_json()[0]["store_path"])
     assert config["networking"]["hostName"] == "front-desk"
     assert config["environment"]["etc"]["greeting"]["text"] == "from the office tag"  # priority 70 beats 80
     assert config["demo"]["port"] == 7000 and config["demo"]["level"] == "high"     # only the lab tag sets them

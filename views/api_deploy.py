@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from deploy import service
+from deploy.generations import deployments as history
+from deploy.generations import device_generations, generation_json
 from deploy.render import GenerationError
 from errors import FieldError, InputError, hide_paths
 from sandbox import SandboxError
@@ -29,12 +31,20 @@ def deploy(name: str):
 
 @blueprint.post("/devices/<name>/rollback")
 def rollback(name: str):
-    return _accepted(service.rollback_device(name, json_body().get("store_path")))
+    body = json_body()
+    return _accepted(service.rollback_device(name, body.get("generation"), body.get("store_path")))
 
 
 @blueprint.get("/devices/<name>/generations")
 def generations(name: str):
-    return jsonify([service.deployment_json(row) for row in service.generations(name)])
+    """The target's profile generations (read from the target), newest first."""
+    return jsonify([generation_json(g) for g in device_generations(name, settings())[1]])
+
+
+@blueprint.get("/devices/<name>/deployments")
+def deployments(name: str):
+    """The device's builds (build only), deploys and rollbacks, newest first."""
+    return jsonify([service.deployment_json(row) for row in history(name)])
 
 
 @blueprint.get("/devices/<name>/preview")

@@ -9,7 +9,7 @@ from configs.affected import devices_of_tag
 from configs.catalog import available_modules, grouped_modules
 from configs.effective import effective_configuration
 from configs.forms import change_rows, read_settings, settings_source
-from deploy import service as deploy_service
+from deploy.generations import deployments as device_history
 from deploy.jobs import DEPLOY_TAG, DEVICE_JOB_KINDS
 from errors import InputError
 from models import Device, Job, Tag
@@ -77,7 +77,7 @@ def _deploy_context(kind: dict, row) -> dict:
     subject, kinds = (row.name, DEVICE_JOB_KINDS) if kind["kind"] == "device" else (f"tag:{row.name}", (DEPLOY_TAG,))
     job = (Job.select().where(Job.subject == subject, Job.kind.in_(kinds), Job.parent.is_null())
            .order_by(Job.id.desc()).first())
-    deployments = deploy_service.generations(row.name) if kind["kind"] == "device" else []
+    deployments = device_history(row.name) if kind["kind"] == "device" else []
     return {"device_job": job, "deployments": deployments}
 
 

@@ -6,11 +6,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from configs.affected import devices_of_tag
 from configs.service import get_device, get_tag
 from deploy import service
+from deploy.generations import device_generations
 from deploy.render import GenerationError
 from errors import InputError, hide_paths
 from jobs import JobConflict
 from sandbox import SandboxError
-from views.rendering import confirm, settings
+from views.rendering import confirm, page_or_partial, settings
 
 blueprint = Blueprint("deploy", __name__)
 
@@ -36,6 +37,11 @@ def confirm_deploy(name):
     """Deploy asks first (the device page's Deploy leads here): which device, where it goes."""
     device = get_device(name)
     back = url_for("configs.detail", kinds="devices", name=name)
+    try:
+        service.needs_target(device)
+    except InputError as exc:
+        flash(exc.first.message)
+        return redirect(back)
     return confirm(f"Deploy {device.display_name}?", f"This builds `{device.name}` and switches `{device.target}` "
                    "to the new configuration.", affected=[("Devices", [(f"{device.display_name} ({device.target})",
                                                                         back)])],
@@ -50,7 +56,19 @@ def deploy(name):
 @blueprint.post("/devices/<name>/rollback")
 def rollback(name):
     return _start(service.rollback_device, url_for("configs.detail", kinds="devices", name=name), name,
-                  request.form.get("store_path"))
+                  request.form.get("generation"), request.form.get("store_path"))
+
+
+@blueprint.get("/devices/<name>/generations")
+def generations(name):
+    """The target's profile generations (read from the target: the device page loads this on its own)."""
+    device = get_device(name)
+    try:
+        (profile, found), error = device_generations(name, settings()), None
+    except InputError as exc:
+        profile, found, error = None, [], exc.first.message
+    return page_or_partial("generations.html", "_generations.html", row=device, generations=found,
+                           profile=profile, error=error)
 
 
 @blueprint.get("/tags/<name>/deploy")
@@ -59,6 +77,11 @@ def confirm_deploy_tag(name):
     tag = get_tag(name)
     devices = devices_of_tag(tag)
     back = url_for("configs.detail", kinds="tags", name=name)
+    try:
+        service.tag_needs_targets(tag)
+    except InputError as exc:
+        flash(exc.first.message)
+        return redirect(back)
     return confirm(f"Deploy every device tagged {tag.display_name}?",
                    f"{len(devices)} device(s) are built and switched, one job each.",
                    affected=[("Devices", [(f"{d.display_name} ({d.target})",

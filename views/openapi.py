@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify
 from views.openapi_access import extend as extend_with_access
 from views.openapi_audit import extend as extend_with_audit
 from views.openapi_device_ssh import extend as extend_with_device_ssh
+from views.openapi_generations import extend as extend_with_generations
 from views.openapi_hooks import extend as extend_with_hooks
 from views.openapi_import import extend as extend_with_import
 from views.openapi_jobs import extend as extend_with_jobs
@@ -21,6 +22,7 @@ from views.openapi_schemas import (
     DELETE_NAMED,
     NAME_PARAMETER,
     NULLABLE_STRING,
+    NULLABLE_TIME,
     READ,
     READ_NAMED,
     SCHEMAS,
@@ -81,9 +83,18 @@ SANDBOX_STATUS = closed({
 }, description="the sandbox repository code runs in")
 
 
+# /healthz: the last background check of THYMIS_FLAKE_URL and its nixpkgs (deploy/reachability.py)
+THYMIS_FLAKE_STATUS = closed({
+    "state": {"enum": ["not-configured", "checking", "reachable", "unreachable"]},
+    "reachable": {"type": ["boolean", "null"], "description": "null while not checked yet (or not configured)"},
+    "message": {**STRING, "description": "one sentence, e.g. why it cannot be fetched and what to do"},
+    "checked_at": NULLABLE_TIME}, description="checked in the background (10 min after success, 1 min after a "
+                                              "failure); /healthz never waits for it")
+
 PATHS = {
     "/healthz": {"get": {"security": [], "responses": {
-        "200": json_response(closed({"status": {"const": "ok"}, **HEALTH_NIX, "sandbox": SANDBOX_STATUS}))}}},
+        "200": json_response(closed({"status": {"const": "ok"}, **HEALTH_NIX, "sandbox": SANDBOX_STATUS,
+                                     "thymis_flake": THYMIS_FLAKE_STATUS}))}}},
     "/api/openapi.json": {"get": {"responses": {
         "200": json_response({"type": "object", "required": ["openapi", "info", "paths", "components"]},
                              "this document"), **READ}}},
@@ -109,12 +120,6 @@ PATHS = {
     **{f"/api/devices/{{name}}/{action}": {"parameters": NAME_PARAMETER,
                                            "post": {"responses": {**ACCEPTED, **JOB_START}}}
        for action in ("build", "deploy")},
-    "/api/devices/{name}/rollback": {"parameters": NAME_PARAMETER, "post": {
-        "requestBody": json_body(closed({"store_path": {**STRING, "description": "one of the device's generations"}},
-                                        required=["store_path"])),
-        "responses": {**ACCEPTED, **CHANGE_NAMED}}},
-    "/api/devices/{name}/generations": {"parameters": NAME_PARAMETER, "get": {"responses": {
-        "200": json_response(array(ref("Deployment")), "newest first"), **READ_NAMED}}},
     "/api/devices/{name}/preview": {"parameters": NAME_PARAMETER, "get": {"responses": {
         "200": json_response(ref("Preview")), **errors("404", "409")}}},
     "/api/thymis-input": {
@@ -159,6 +164,7 @@ extend_with_secrets(DOCUMENT)
 extend_with_audit(DOCUMENT)
 extend_with_hooks(DOCUMENT)
 extend_with_refs(DOCUMENT)
+extend_with_generations(DOCUMENT)
 
 
 @blueprint.get("/openapi.json")

@@ -2,10 +2,11 @@
 from flask import Blueprint, render_template
 
 from configs.fleet import overview
+from views.rendering import settings
 
 blueprint = Blueprint("overview", __name__)
 
 
 @blueprint.get("/")
 def index():
-    return render_template("overview.html", **overview())
+    return render_template("overview.html", **overview(settings().thymis_flake_url))

@@ -23,6 +23,7 @@ def test_deploy_and_tag_deploy_ask_and_say_what_they_affect(controller, page, gi
     page.goto(base + "/devices")
     page.fill("#field-display_name", "Kiosk")
     page.fill("#field-name", "kiosk")
+    page.fill("#field-target", "local")   # chosen: the form is not prefilled with this appliance
     page.get_by_label("Lab").check()
     page.get_by_role("button", name="Create device").click()
 

@@ -97,7 +97,7 @@ def _tree(stdout: str) -> dict | None:
 
 def _result(state: str, message: str, started: float) -> Reachability:
     now = time.monotonic()
-    return Reachability(state, message, datetime.now(timezone.utc), round(now - started, 3), now)
+    return Reachability(state, message, checked_at=datetime.now(timezone.utc), seconds=round(now - started, 3), at=now)
 
 
 class FlakeReachability:

@@ -98,8 +98,8 @@ def silent_server():
 def test_a_hanging_fetch_never_makes_healthz_wait(app_factory, silent_server, monkeypatch):
     monkeypatch.setattr(module, "CHECK_TIMEOUT", 3.0)
     url = f"git+http://127.0.0.1:{silent_server}/thymis"
-    app = app_factory(thymis_flake_url=url)
     started = time.monotonic()
+    app = app_factory(thymis_flake_url=url)        # starting the controller starts the first check
     timings = [healthz(app)[1] for _ in range(10)]
     assert max(timings) < 1.0, timings
     assert healthz(app)[0]["state"] == "checking"       # the check is still hanging in the background

@@ -115,6 +115,5 @@ def test_generations_over_ssh(api, sshd):
     ours = [g for g in listed if g["store_path"] == deployed["store_path"]]   # (an earlier run may have made one too)
     assert ours and all(g["deployment_id"] == deployed["id"] and g["number"] >= 1 for g in ours)
     assert ours[0]["project_commit"] == deployed["project_commit"]
-    assert ours[0]["created_at"] >= deployed["started_at"][:19]                  # the newest is this deploy's
     assert sum(g["current"] for g in listed) == 1                    # (other tests share this machine's profile)
     assert [g["number"] for g in listed] == sorted((g["number"] for g in listed), reverse=True)

@@ -26,7 +26,8 @@ def retry(job: Job) -> Job:
         kind = kinds.BUILD if job.kind == kinds.BUILD else kinds.DEPLOY
         return deploy.start_device_job(kind, device)
     if job.kind == kinds.ROLLBACK:
-        return deploy.rollback_device(payload.get("device") or job.subject, payload.get("store_path"))
+        return deploy.rollback_device(payload.get("device") or job.subject, payload.get("generation"),
+                                      payload.get("store_path"))
     if job.kind == kinds.DEPLOY_TAG:
         return deploy.deploy_tag(payload.get("tag") or (job.subject or "").removeprefix("tag:"))
     raise _gone(job, f"jobs of kind {job.kind} cannot be retried")

@@ -17,7 +17,7 @@ def test_deploys_and_rollbacks_are_recorded_with_who_and_outcome(api, demo, clie
     device(api, "pi", tags=["fleet"])
     tag_job = run(api, "/api/tags/fleet/deploy")
     assert tag_job["state"] == "succeeded", tag_job["log"]
-    good = api.get("/api/devices/pi/generations").get_json()[0]["store_path"]
+    good = api.get("/api/devices/pi/deployments").get_json()[0]["store_path"]
     [deployed] = entries(api, subject="pi")
     assert deployed["kind"] == "deploy" and deployed["actor"] == "token:tests"
     assert deployed["detail"] == {"outcome": "succeeded", "store_path": good, "error": None,

@@ -78,6 +78,10 @@ def test_generations_are_the_profile_and_rollback_picks_a_number(api, client, pr
     assert missing["state"] == "failed"
     assert missing["error"] == f"generation 9 is not a generation of {profile} on local (it has: 1, 2)"
     assert os.readlink(profile) == "system-1-link"
+    retried = api.post(f"/api/jobs/{missing['id']}/retry")                # a retry asks for the same number
+    assert retried.status_code == 202, retried.get_json()
+    again = wait_for_job(api, retried.get_json()["job_id"], timeout=120)
+    assert again["kind"] == "rollback" and again["error"] == missing["error"]
     for bad in ({"generation": "two"}, {"generation": 0}, {"generation": True}, {}):
         answer = api.post("/api/devices/pi/rollback", json=bad)
         assert answer.status_code == 422, bad

@@ -114,7 +114,7 @@ def run_scenario(api, app, run_dir, target):
     files_token = run_dir / "files" / "token"                             # the Files entry's own path and owner
     assert files_token.read_text() == TOKEN and files_token.stat().st_uid == NOBODY.pw_uid
     assert stat.S_IMODE(files_token.stat().st_mode) == 0o400 and files_token.stat().st_gid == 0
-    store_path = seen.get("/api/devices/box/generations").get_json()[0]["store_path"]
+    store_path = seen.get("/api/devices/box/deployments").get_json()[0]["store_path"]
     config = toplevel_config(store_path)
     assert config["environment"]["etc"]["hash-path"]["text"] == str(hash_file)   # the Nix names the path only
     assert config["thymis"]["config"]["files"]["secrets"][0]["secret"] == str(files_token)
@@ -227,7 +227,7 @@ def test_a_tag_deploy_places_each_devices_secrets_and_removes_the_unused(api, ap
     assert not (b / "files" / "b").exists() and (a / "files" / "a").read_text() == "a-Rt5-value"
     for own in (a, b):
         assert (own / "secrets" / "fleet-token").read_text() == "tok-Ww2-changed"
-    store_path = seen.get("/api/devices/a/generations").get_json()[0]["store_path"]
+    store_path = seen.get("/api/devices/a/deployments").get_json()[0]["store_path"]
     assert_no_trace(app, seen, store_path, [TOKEN, PASSWORD, "a-Rt5-value", "b-Yh3-value", "tok-Ww2-changed"])
 
 
@@ -238,7 +238,7 @@ def test_a_placement_refused_after_saving_fails_only_that_devices_deploy(api, ap
     assert seen.post("/api/secrets", json={"name": "token", "type": "single_line", "value": TOKEN}).status_code == 201
     entry = {"secret": "token", "path": f"{run_dir}/files/token"}
     for name, modules in (("box", [{"type": FILES, "settings": {"secrets": [entry]}}]), ("other", [])):
-        created = seen.post("/api/devices", json={"name": name, "display_name": name, "modules": [
+        created = seen.post("/api/devices", json={"name": name, "display_name": name, "target": "local", "modules": [
             {"type": CORE, "settings": {"device_name": name}}, *modules]})
         assert created.status_code == 201, created.get_json()
     app.config["THYMIS"].secret_paths = ()

@@ -7,7 +7,7 @@ deploy job (jobs of its devices as children), as from its page.
 """
 from __future__ import annotations
 
-from errors import NotFound
+from errors import InputError, NotFound
 from jobs import JobConflict
 from models import Device, DeviceTag, RepositoryFollower, Tag, database
 from validation import Validation
@@ -101,6 +101,9 @@ def _start(start, what: str, log):
         return None
     except NotFound as exc:  # removed meanwhile
         log(f"{what} skipped: {exc}")
+        return None
+    except InputError as exc:  # e.g. a device without a target yet: "set a target first"
+        log(f"{what} skipped: {exc.first.message}")
         return None
     log(f"{what}: job {job.id}")
     return job

@@ -7,6 +7,7 @@ without a target got ``local``: deploying it would have switched this appliance 
 import json
 
 from models import Device
+from tests.conftest import wait_for_job
 
 CORE = "thymis_controller.modules.thymis.ThymisDevice"
 SET_FIRST = "set a target first: device {} has no deployment target yet"
@@ -76,3 +77,19 @@ def test_no_path_gives_local_without_being_asked(api, client):
     assert api.post("/api/devices/here/deploy").status_code == 409
     bad = api.patch("/api/devices/here", json={"target": "ftp://x"})
     assert bad.status_code == 422 and "the target must be 'local'" in bad.get_json()["error"]["message"]
+
+
+def test_a_follower_without_a_target_is_skipped_with_the_reason(app, api, git_server):
+    """'Deploy automatically' on a device without a target: the fetch logs why it did not deploy, and succeeds."""
+    from tests.test_webhooks import HOOK, add_repository, headers, new_commit, push_body
+    name, server = add_repository(api, git_server)
+    assert api.post("/api/devices", json={"name": "kiosk", "display_name": "Kiosk"}).status_code == 201
+    followers = {"followers": [{"kind": "device", "name": "kiosk", "deploy": True}]}
+    assert api.put(f"/api/repositories/{name}/followers", json=followers).status_code == 200
+    new_commit(server)
+    body = push_body("github")
+    hook = app.test_client(use_cookies=False).post(HOOK.format(name), data=body, headers=headers("github", body))
+    fetch = wait_for_job(api, hook.get_json()["job_id"])
+    assert fetch["state"] == "succeeded", fetch["log"]
+    assert "kiosk: deploy skipped: set a target first: device kiosk has no deployment target yet" in fetch["log"]
+    assert api.get("/api/jobs?subject=kiosk").get_json() == []

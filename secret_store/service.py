@@ -161,13 +161,19 @@ def save_secret(settings, data, existing: Secret | None = None) -> Secret:
                          status=409) from None
 
 
+def in_use_message(row: Secret, uses: list[dict]) -> str | None:
+    """Why deleting ``row`` is refused (the settings that choose it), or None when nothing uses it."""
+    if not uses:
+        return None
+    where = ", ".join(f"{u['kind']} {u['name']} ({u['module']}, setting {u['setting']})" for u in uses[:5])
+    return f"secret '{row.name}' is used by {where}: choose another secret there first"
+
+
 def delete_secret(row: Secret) -> None:
     """Delete an unused secret; one a setting uses is a 409 naming where (choose another secret there first)."""
-    uses = all_usages().get(row.name, [])
-    if uses:
-        where = ", ".join(f"{u['kind']} {u['name']} ({u['module']}, setting {u['setting']})" for u in uses[:5])
-        raise InputError([FieldError("name", f"secret '{row.name}' is used by {where}: choose another secret "
-                                             "there first", "conflict")], status=409)
+    refused = in_use_message(row, all_usages().get(row.name, []))
+    if refused:
+        raise InputError([FieldError("name", refused, "conflict")], status=409)
     row.delete_instance()
 
 

@@ -29,10 +29,11 @@ def page_or_partial(page: str, partial: str | None, status: int = 200, /, *, tri
     return response
 
 
-def confirm(title: str, message: str, *, action: str, button: str, cancel: str, affected=(), danger: bool = False,
-            note: str | None = None):
+def confirm(title: str, message: str, *, action: str | None, button: str | None, cancel: str, affected=(),
+            danger: bool = False, note: str | None = None):
     """Ask before ``action`` (a POST URL): a page without JavaScript, the page's dialog with htmx (the link that
-    leads here is ``confirm_link`` in macros/forms.html). ``affected``: (group, [(label, url[, code])]) pairs."""
+    leads here is ``confirm_link`` in macros/forms.html). ``affected``: (group, [(label, url[, code])]) pairs.
+    ``button=None``: the action would be refused (``note`` says why); the answer only offers to close."""
     return page_or_partial("confirm.html", "_confirm.html", title=title, message=message, action=action,
                            button=button, cancel=cancel, affected=affected, danger=danger, note=note)
 

@@ -12,7 +12,7 @@ from errors import InputError
 from models import Secret
 from secret_store import service
 from secret_store.usage import all_usages
-from views.rendering import settings
+from views.rendering import confirm, settings
 
 blueprint = Blueprint("secrets_pages", __name__)
 
@@ -75,9 +75,25 @@ def update(name: str):
     return redirect(url_for("secrets_pages.detail", name=name))
 
 
-@blueprint.post("/secrets/<name>/delete")
+def _confirm_delete(row: Secret):
+    """Delete asks first, listing where the secret is used; one in use is refused here already (no Delete)."""
+    uses = all_usages().get(row.name, [])
+    refused = service.in_use_message(row, uses)
+    where = [(f"{use['kind']} {use['name']}", url_for("configs.detail", kinds=use["kind"] + "s", name=use["name"]),
+              f"{use['module']}: {use['setting']}") for use in uses]
+    return confirm(f"Secret {row.name} is in use" if refused else f"Delete secret {row.name}?",
+                   f"Deleting removes the encrypted value of `{row.name}` ({row.kind}, {row.size} bytes) from the "
+                   "controller; devices keep their copy until their next deploy.", note=refused,
+                   action=None if refused else url_for("secrets_pages.delete", name=row.name),
+                   button=None if refused else "Delete secret", danger=True,
+                   cancel=url_for("secrets_pages.detail", name=row.name), affected=[("Used by", where)])
+
+
+@blueprint.route("/secrets/<name>/delete", methods=["GET", "POST"])
 def delete(name: str):
     row = service.get_secret(name)
+    if request.method == "GET":
+        return _confirm_delete(row)
     try:
         service.delete_secret(row)
     except InputError as exc:

@@ -159,13 +159,21 @@ def _modules_json(modules: list[dict], catalog: dict) -> list[dict]:
              "display_name": catalog.get(m["type"], {}).get("display_name", m["type"])} for m in modules]
 
 
-def device_json(device: Device, catalog: dict | None = None, tags: list[Tag] | None = None) -> dict:
-    """The API's device object; a list passes the tags it loaded for all devices at once (configs/listing.py)."""
+_LOOK_UP = object()
+
+
+def device_json(device: Device, catalog: dict | None = None, tags: list[Tag] | None = None,
+                last_deploy=_LOOK_UP) -> dict:
+    """The API's device object; a list passes the tags and last deploys (a Deployment or None) it loaded for all
+    devices at once (configs/listing.py)."""
+    from configs.listing import last_deploy_json, last_deployments
     catalog = available_modules() if catalog is None else catalog
     tags = device_tags(device) if tags is None else tags
+    if last_deploy is _LOOK_UP:
+        last_deploy = last_deployments([device.name]).get(device.name)
     return {"name": device.name, "display_name": device.display_name, "target": device.target or None,
             "tags": [t.name for t in tags], "modules": _modules_json(device.modules, catalog),
-            "warnings": unavailable_warnings(device.modules, catalog)}
+            "warnings": unavailable_warnings(device.modules, catalog), "last_deploy": last_deploy_json(last_deploy)}
 
 
 def tag_json(tag: Tag, catalog: dict | None = None, devices: list[str] | None = None) -> dict:

@@ -63,6 +63,8 @@ def _counts(app_factory, tmp_path, announced, size: int) -> dict[tuple[str, bool
     listed = client.get("/devices").get_data(as_text=True)  # the columns the counts cover: tags and last deploy
     assert 'data-status="failed">failed' in listed and 'data-status="running">running' in listed
     assert ">Tag 0</a>" in listed and "never deployed" not in listed
+    shown = {d["last_deploy"]["state"] for d in client.get("/api/devices").get_json()}  # the API's last deploy too
+    assert shown == {"failed", "running"}
     body = client.get("/api/repositories").get_json()
     assert len(body) == min(size, 200) or len(body) <= 100  # a page of them (pagination may cap it)
     return counts

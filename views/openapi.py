@@ -12,6 +12,7 @@ from views.openapi_generations import extend as extend_with_generations
 from views.openapi_hooks import extend as extend_with_hooks
 from views.openapi_import import extend as extend_with_import
 from views.openapi_jobs import extend as extend_with_jobs
+from views.openapi_last_deploy import extend as extend_with_last_deploy
 from views.openapi_paging import extend as extend_with_paging
 from views.openapi_refs import extend as extend_with_refs
 from views.openapi_review import extend as extend_with_review
@@ -165,6 +166,7 @@ extend_with_audit(DOCUMENT)
 extend_with_hooks(DOCUMENT)
 extend_with_refs(DOCUMENT)
 extend_with_generations(DOCUMENT)
+extend_with_last_deploy(DOCUMENT)
 
 
 @blueprint.get("/openapi.json")

@@ -3,6 +3,7 @@
 Real keys made in the test (gpg --quick-gen-key ed25519), commits signed by git itself (gpg.format=openpgp) or
 crafted by hand, served by the real git server."""
 import socket
+import subprocess
 import threading
 
 import pytest
@@ -134,6 +135,7 @@ def test_gpg_never_reads_the_users_home_or_asks_a_key_server(api, git_server, gp
     assert job["state"] == "failed" and step(repo)["detail"] == f"signed by an unknown key {pgp['mallory']}"
     assert asked == []
     server.close()
+    subprocess.run(["gpgconf", "--homedir", str(home / ".gnupg"), "--kill", "all"], capture_output=True)
 
 
 @pytest.mark.parametrize("make, message", [

@@ -122,12 +122,23 @@ class LocalHost:
             stdin: bytes | None = None) -> RunResult:
         return _stream(["/bin/sh", "-c", script], reporter, timeout=timeout, on_line=on_line, stdin=stdin)
 
-    def run_command(self, argv: list[str], reporter: Reporter, *, timeout: float | None = None) -> RunResult:
+    def run_command(self, argv: list[str], reporter: Reporter, *, timeout: float | None = None,
+                    stdin: bytes | None = None) -> RunResult:
         """``argv`` with its stdout and stderr as one stream, each line logged as it comes."""
-        return _stream(argv, reporter, timeout=timeout)
+        return _stream(argv, reporter, timeout=timeout, stdin=stdin)
 
     def copy_closure(self, store_path: str, reporter: Reporter) -> None:
         return None
+
+
+@dataclass
+class HelperHost:
+    """This machine through the root activation helper (THYMIS_LOCAL_ACTIVATION_COMMAND): files for it (its
+    secrets) are placed by ``command deliver-secrets WORDS...`` reading the stream on stdin, as root."""
+    command: str
+
+    def __str__(self) -> str:
+        return "this machine (through the activation helper)"
 
 
 @dataclass

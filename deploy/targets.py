@@ -26,7 +26,7 @@ from deploy.activate import (
     generations_on,
     rollback_on,
 )
-from deploy.hosts import LocalHost, SshHost, SshOptions, TargetError
+from deploy.hosts import HelperHost, LocalHost, SshHost, SshOptions, TargetError
 
 __all__ = ["TARGET_HELP", "NO_TARGET", "no_target", "Target", "LocalTarget", "CommandTarget", "SshTarget",
            "TargetError", "parse_target",
@@ -58,7 +58,7 @@ class Target:
         """The profile's generations, oldest first (empty if the profile does not exist)."""
         raise NotImplementedError
 
-    def file_host(self) -> LocalHost | SshHost:
+    def file_host(self) -> LocalHost | SshHost | HelperHost:
         """Where files for the device (its secrets, secret_store.delivery) are placed."""
         raise NotImplementedError
 
@@ -117,7 +117,7 @@ class CommandTarget(Target):
         return generations_on(LocalHost(), profile=profile, ctx=ctx)
 
     def file_host(self):
-        return LocalHost()  # the controller's own process writes the files (the folder must be writable by it)
+        return HelperHost(self.command)  # the helper places them as root (its deliver-secrets action)
 
 
 def no_target(device: str) -> str:

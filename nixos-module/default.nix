@@ -41,6 +41,8 @@ let
   useStateDirectory = lib.hasPrefix "/var/lib/" cfg.project-path;
   credentialsDirectory = "/run/credentials/thymis-controller.service";
   activationLogDirectory = "/run/thymis-activate";
+  # Where the controller's user stages a local device's secrets for thymis-deliver-secrets@.service.
+  secretsIncoming = "/run/thymis-secrets-incoming";
 
   # IPv6 addresses are written in brackets in URLs and in gunicorn's --bind.
   hostInUrl = host: if lib.hasInfix ":" host then "[${host}]" else host;
@@ -62,6 +64,19 @@ let
       pkgs.util-linux
     ];
     text = builtins.readFile ./thymis-activate.sh;
+  };
+
+  rootDeliverSecrets = pkgs.writeShellApplication {
+    name = "thymis-deliver-secrets";
+    runtimeInputs = [
+      pkgs.bash
+      pkgs.coreutils
+      pkgs.getent
+      pkgs.gnugrep
+      pkgs.gnused
+      pkgs.gnutar
+    ];
+    text = builtins.readFile ./thymis-deliver-secrets.sh;
   };
 
   controllerActivate = pkgs.writeShellApplication {
@@ -91,6 +106,7 @@ let
   // lib.optionalAttrs cfg.local-activation-enable {
     THYMIS_LOCAL_ACTIVATION_COMMAND = "${controllerActivate}/bin/thymis-controller-activate";
     THYMIS_ACTIVATE_LOG_DIR = activationLogDirectory;
+    THYMIS_SECRETS_INCOMING = secretsIncoming;
   };
 
   # The service reads its secrets as systemd credentials, so the files may stay
@@ -142,14 +158,16 @@ let
 
   polkitRule = ''
     // services.thymis-controller: the controller's user may start (and only
-    // start) instances of thymis-activate@.service, the narrow root path for
-    // local activation.
+    // start) instances of thymis-activate@.service and
+    // thymis-deliver-secrets@.service, the narrow root paths for local
+    // activation and its secrets.
     polkit.addRule(function (action, subject) {
       if (action.id == "org.freedesktop.systemd1.manage-units" &&
           subject.user == "${user}" &&
           action.lookup("verb") == "start") {
         var unit = action.lookup("unit");
-        if (unit && unit.indexOf("thymis-activate@") == 0 &&
+        if (unit && (unit.indexOf("thymis-activate@") == 0 ||
+                     unit.indexOf("thymis-deliver-secrets@") == 0) &&
             unit.slice(-".service".length) == ".service") {
           return polkit.Result.YES;
         }
@@ -460,6 +478,9 @@ in
             StateDirectoryMode = "0750";
             ReadWritePaths = mkIf (!useStateDirectory) [ cfg.project-path ];
             CacheDirectory = "thymis-controller";
+            # Only the controller's user can write it: local secrets staged for the root helper.
+            RuntimeDirectory = mkIf cfg.local-activation-enable (lib.removePrefix "/run/" secretsIncoming);
+            RuntimeDirectoryMode = mkIf cfg.local-activation-enable "0700";
             LoadCredential =
               lib.optional (
                 cfg.auth-basic-password-file != null
@@ -568,6 +589,30 @@ in
             RuntimeDirectoryMode = "0755";
             RuntimeDirectoryPreserve = true;
             TimeoutStartSec = "30min";
+          };
+        };
+
+        # Places a local device's secrets as root, from what the controller's user staged (see
+        # thymis-deliver-secrets.sh, which checks it all again), before the switch.
+        systemd.services."thymis-deliver-secrets@" = {
+          description = "Thymis controller: place the secrets staged as %i";
+          restartIfChanged = false;
+          unitConfig.X-StopOnRemoval = false;
+          environment = {
+            THYMIS_SECRETS_DIR = cfg.secrets-dir;
+            THYMIS_SECRET_PATHS = lib.concatStringsSep ":" cfg.secret-paths;
+            THYMIS_SECRETS_INCOMING = secretsIncoming;
+            THYMIS_PLACE_SECRETS = "${cfg.package}/share/thymis-controller/secret_store/place-secrets.sh";
+            THYMIS_ACTIVATE_LOG_DIR = activationLogDirectory;
+          };
+          serviceConfig = {
+            Type = "oneshot";
+            ExecStart = "${rootDeliverSecrets}/bin/thymis-deliver-secrets %i";
+            RuntimeDirectory = "thymis-activate";
+            RuntimeDirectoryMode = "0755";
+            RuntimeDirectoryPreserve = true;
+            PrivateTmp = true;
+            TimeoutStartSec = "2min";
           };
         };
 

@@ -145,7 +145,9 @@ def test_local_activation_through_the_privileged_helper(app_factory, standins, t
     """With THYMIS_LOCAL_ACTIVATION_COMMAND (set by the NixOS module) the controller never switches itself."""
     calls = tmp_path / "helper-calls"
     helper = tmp_path / "activate-helper"
-    helper.write_text(f'#!/bin/sh\necho "activating $1"\necho "$1" >> {calls}\n[ -e "$1/config.json" ] || exit 7\n')
+    # the secrets come first (deliver-secrets, their stream on stdin: none here), then the switch
+    helper.write_text(f'#!/bin/sh\n[ "$1" != deliver-secrets ] || {{ cat >/dev/null; echo "secrets: none"; exit 0; }}\n'
+                      f'echo "activating $1"\necho "$1" >> {calls}\n[ -e "$1/config.json" ] || exit 7\n')
     helper.chmod(0o755)
     app = app_factory(thymis_flake_url=standins.thymis_url, local_activation_command=str(helper),
                       system_profile=tmp_path / "untouched" / "system")
@@ -169,7 +171,8 @@ def test_local_activation_through_the_privileged_helper(app_factory, standins, t
     assert f"activating {store_path}" in job["log"]
     assert not (tmp_path / "untouched").exists()
 
-    helper.write_text("#!/bin/sh\necho 'refused: not a system built by this controller' >&2\nexit 3\n")
+    helper.write_text('#!/bin/sh\n[ "$1" != deliver-secrets ] || { cat >/dev/null; exit 0; }\n'
+                      "echo 'refused: not a system built by this controller' >&2\nexit 3\n")
     job_id = client.post("/api/devices/pi/deploy", headers=headers).get_json()["job_id"]
     job = wait_for_job(Api(), job_id, timeout=180)
     assert job["state"] == "failed"

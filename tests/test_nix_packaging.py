@@ -513,6 +513,9 @@ def test_module_with_real_nixpkgs_lib(standin):
           (evaluate {{ secrets-dir = "/etc"; }}).config.services.thymis-controller.secrets-dir true)).success;
         activationCommand = service.environment.THYMIS_LOCAL_ACTIVATION_COMMAND;
         activateUnit = c.systemd.services."thymis-activate@".serviceConfig.ExecStart;
+        deliverUnit = c.systemd.services."thymis-deliver-secrets@".serviceConfig.ExecStart;
+        deliverEnvironment = c.systemd.services."thymis-deliver-secrets@".environment;
+        incoming = service.serviceConfig.RuntimeDirectory;
         allowedUsers = c.nix.settings.allowed-users;
         polkit = c.security.polkit.extraConfig;
         firewall = c.networking.firewall.allowedTCPPorts;
@@ -548,7 +551,12 @@ def test_module_with_real_nixpkgs_lib(standin):
     assert result["activationCommand"].endswith("/bin/thymis-controller-activate")
     assert result["activateUnit"].endswith("/bin/thymis-activate %f")
     assert sorted(result["allowedUsers"]) == ["*", "thymis"]
-    assert "thymis-activate@" in result["polkit"]
+    assert "thymis-activate@" in result["polkit"] and "thymis-deliver-secrets@" in result["polkit"]
+    assert result["deliverUnit"].endswith("/bin/thymis-deliver-secrets %i")
+    assert result["deliverEnvironment"]["THYMIS_PLACE_SECRETS"].endswith(
+        "/share/thymis-controller/secret_store/place-secrets.sh")
+    assert result["deliverEnvironment"]["THYMIS_SECRETS_INCOMING"] == "/run/thymis-secrets-incoming"
+    assert result["incoming"] == "thymis-secrets-incoming"  # the controller's own, mode 0700
     assert result["firewall"] == [80, 443]
     assert result["failedAssertions"] == []
     assert result["relativePathRejected"]

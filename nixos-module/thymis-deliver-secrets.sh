@@ -12,6 +12,7 @@
 #   - every file must go strictly below $THYMIS_SECRETS_DIR or a folder of
 #     $THYMIS_SECRET_PATHS (':'-separated), as plain names (letters, digits,
 #     _ . + -, never starting with a dot or a dash: no '..', no options);
+#   - the folders above it must be root's and not changeable by others;
 #   - owners and groups are account names, modes give others nothing and the
 #     group no write, no special bits;
 #   - the stream holds exactly the plain files 0, 1, ... (no links, folders or
@@ -56,14 +57,30 @@ take() { # $1 the staged file, $2 root's copy
   [ "$(stat -c %s -- "$2")" -le "$max_bytes" ] || refuse "$1 is larger than $max_bytes bytes"
 }
 
+check_ancestors() { # every folder above an allowed folder: root's, not changeable by others (sticky /tmp is)
+  local dir=$1 uid perm
+  while dir=${dir%/*} && [ -n "$dir" ]; do
+    [ ! -L "$dir" ] || refuse "$dir (above $1) is a symbolic link"
+    [ -d "$dir" ] || continue
+    uid=$(stat -c %u -- "$dir")
+    perm=$(stat -c %a -- "$dir")
+    [ "$uid" = 0 ] || refuse "$dir (above $1) belongs to uid $uid, not root"
+    if [ $((8#$perm & 8#022)) -ne 0 ] && [ $((8#$perm & 8#1000)) -eq 0 ]; then
+      refuse "$dir (above $1) can be changed by other users (mode $perm)"
+    fi
+  done
+}
+
 check_words() {
   [ "$#" -ge 2 ] || refuse "no secrets folder given"
   [ "$1" = "$base" ] || refuse "the secrets folder must be $base"
+  check_ancestors "$base"
   [[ "$2" =~ ^07(00|11)$ ]] || refuse "the secrets folder's mode must be 0700 or 0711"
   shift 2
   [ $(($# % 5)) -eq 0 ] || refuse "every file needs 5 words (folder, path, owner, group, mode)"
   while [ "$#" -gt 0 ]; do
     is_allowed "$1" || refuse "$1 is not a folder secrets may be placed in"
+    check_ancestors "$1"
     [[ "$2" =~ ^$segment(/$segment)*$ ]] || refuse "the path '$2' below $1 is not plain names"
     local folder
     for folder in "${allowed[@]}"; do

@@ -197,6 +197,19 @@ def test_the_root_helper_refuses_hostile_words_and_streams(appliance, words, mem
     assert os.listdir(appliance.incoming) == []
 
 
+def test_an_allowed_folder_below_a_folder_others_can_change_is_refused(appliance):
+    """Had the operator put a secret folder below one the controller's user owns, it could swap it for a link."""
+    theirs = appliance.root / "theirs"
+    theirs.mkdir()
+    os.chown(theirs, NOBODY.pw_uid, NOBODY.pw_gid)
+    appliance.run = theirs / "run-thymis"
+    done = appliance.helper([str(appliance.base), "0700", str(appliance.run), "evil", "", "", "0400"],
+                            archive(("0", b"x")))
+    assert done.returncode == 3
+    assert f"{theirs} (above {appliance.run}) belongs to uid {NOBODY.pw_uid}, not root" in done.stdout.decode()
+    assert not appliance.run.exists()
+
+
 def test_the_root_helper_never_follows_a_staged_link(appliance):
     """The controller's user stages links to root's files itself and starts the unit: refused, nothing read."""
     secret = appliance.root / "root-only"

@@ -12,6 +12,7 @@ from errors import InputError, hide_paths
 from jobs import JobConflict
 from sandbox import SandboxError
 from views.rendering import confirm, page_or_partial, settings
+from views.rollback_confirm import confirm_rollback
 
 blueprint = Blueprint("deploy", __name__)
 
@@ -53,8 +54,10 @@ def deploy(name):
     return _start(service.deploy_device, url_for("configs.detail", kinds="devices", name=name), name)
 
 
-@blueprint.post("/devices/<name>/rollback")
+@blueprint.route("/devices/<name>/rollback", methods=["GET", "POST"])
 def rollback(name):
+    if request.method == "GET":  # Roll back to generation N… asks first
+        return confirm_rollback(get_device(name), request.args.get("generation"))
     return _start(service.rollback_device, url_for("configs.detail", kinds="devices", name=name), name,
                   request.form.get("generation"), request.form.get("store_path"))
 

@@ -30,12 +30,14 @@ def page_or_partial(page: str, partial: str | None, status: int = 200, /, *, tri
 
 
 def confirm(title: str, message: str, *, action: str | None, button: str | None, cancel: str, affected=(),
-            danger: bool = False, note: str | None = None):
+            danger: bool = False, note: str | None = None, fields: dict | None = None):
     """Ask before ``action`` (a POST URL): a page without JavaScript, the page's dialog with htmx (the link that
     leads here is ``confirm_link`` in macros/forms.html). ``affected``: (group, [(label, url[, code])]) pairs.
-    ``button=None``: the action would be refused (``note`` says why); the answer only offers to close."""
+    ``button=None``: the action would be refused (``note`` says why); the answer only offers to close.
+    ``fields``: hidden form fields the action is posted with (what was chosen)."""
     return page_or_partial("confirm.html", "_confirm.html", title=title, message=message, action=action,
-                           button=button, cancel=cancel, affected=affected, danger=danger, note=note)
+                           button=button, cancel=cancel, affected=affected, danger=danger, note=note,
+                           fields=fields or {})
 
 
 def partial_or_redirect(partial: str | None, url: str, message: str | None = None, /, *, trigger: str | None = None,

@@ -3,10 +3,27 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
+import time
 
 from peewee import DatabaseProxy, Model, SqliteDatabase, TextField
 
 database = DatabaseProxy()
+PRAGMA_WAIT_SECONDS = 10
+
+
+class _Database(SqliteDatabase):
+    def _set_pragmas(self, conn):
+        # Two workers opening one file at once: SQLite can answer a pragma (journal_mode while the other sets up
+        # or recovers the WAL) with "database is locked" at once, without its busy handler. Try again meanwhile.
+        deadline = time.monotonic() + PRAGMA_WAIT_SECONDS
+        while True:
+            try:
+                return super()._set_pragmas(conn)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
 
 def open_database(path) -> SqliteDatabase:
@@ -14,7 +31,7 @@ def open_database(path) -> SqliteDatabase:
     current = database.obj
     if current is not None and current.database == str(path):
         return current
-    db = SqliteDatabase(
+    db = _Database(
         str(path),
         # busy_timeout first: the others wait for it (two workers opening a new file race for journal_mode).
         pragmas={"busy_timeout": 10000, "journal_mode": "wal", "foreign_keys": 1, "synchronous": "normal"},
